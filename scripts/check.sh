@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: install what is needed, run the static checks, build the debug
+# kernel (cached), the module for it and for Debian's stock 6.12 kernel, and
+# run the tests in both VM lanes:
+#   debug  the debug kernel (KASAN, lockdep, kmemleak, panic_on_warn): KUnit
+#          and the selftests
+#   stock  Debian's 6.12 kernel, the module built against Debian's headers:
+#          the selftests
+# Ends with "N passed, N failed"; exits non-zero on any failure or splat.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$SCRIPTS_DIR/install-deps.sh" || die "installing dependencies failed"
+build="$TOP_DIR/build"
+rm -f "$build"/*.summary
+mkdir -p "$build"
+
+"$SCRIPTS_DIR/lint.sh"
+
+make -C "$TOP_DIR" selftests >"$build/selftests.log" 2>&1 ||
+	{ cat "$build/selftests.log"; die "selftests build failed"; }
+make -C "$TOP_DIR/tools" >"$build/tools.log" 2>&1 ||
+	{ cat "$build/tools.log"; die "tools build failed"; }
+
+debug_kdir=$("$SCRIPTS_DIR/build-test-kernel.sh") || die "debug kernel build failed"
+stock_img=$("$SCRIPTS_DIR/stock-kernel.sh") || die "stock kernel download failed"
+
+lane() { # lane NAME KERNEL_IMAGE KDIR
+	local mod
+	if mod=$("$SCRIPTS_DIR/build-module.sh" "$1" "$3"); then
+		"$SCRIPTS_DIR/vm-test.sh" "$1" "$2" "$mod" "$build/selftests"
+	else
+		echo "0 1 0" >"$build/$1.summary"
+		echo "not ok - $1: module build"
+	fi
+}
+
+WITH_KUNIT=1 lane debug "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir"
+lane stock "$stock_img" "/usr/src/linux-headers-$(stock_kver)"
+
+passed=0 failed=0 skipped=0
+for s in "$build"/*.summary; do
+	read -r p f k <"$s"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

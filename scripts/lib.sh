@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for mempager's scripts. Source it; do not run it.
+
+# Where kernels, sources and images are cached between runs (outside the tree).
+MEMPAGER_CACHE=${MEMPAGER_CACHE:-$HOME/.cache/mempager}
+SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_DIR=$(cd "$SCRIPTS_DIR/.." && pwd)
+
+# Debian's 6.12 kernel ABI name, e.g. 6.12.117+deb12-amd64, from the headers meta package.
+stock_kver() {
+	local pkg
+	pkg=$(dpkg-query -W -f='${Depends}' linux-headers-6.12-amd64 | grep -o 'linux-headers-[^ ,]*')
+	echo "${pkg#linux-headers-}"
+}
+
+# The linux-source-6.12 version (the upstream version of the debug kernel).
+source_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12
+}
+
+# Where linux-source-6.12 is unpacked.
+kernel_src_dir() {
+	echo "$MEMPAGER_CACHE/src-$(source_version)"
+}
+
+# The directory of the debug kernel build, keyed by source version and config.
+debug_kernel_dir() {
+	local key
+	key=$( (source_version; cat "$SCRIPTS_DIR/debug-kernel.config") | sha256sum | cut -c1-12)
+	echo "$MEMPAGER_CACHE/kernel-debug-$key"
+}
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}

@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Static checks of the module and the uapi header, each a test result:
+# checkpatch.pl --strict, sparse (C=2) and kernel-doc, zero warnings each.
+# Writes build/lint.summary ("passed failed skipped").
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+src=$("$SCRIPTS_DIR/unpack-source.sh") || exit 1
+kdir="/usr/src/linux-headers-$(stock_kver)"
+mkdir -p "$TOP_DIR/build"
+cd "$TOP_DIR" || exit 1
+files=(kmod/*.c kmod/*.h uapi/linux/mempager.h)
+passed=0 failed=0
+
+check() { # check NAME OUTPUT_FILE: passes when the output file is empty
+	if [ -s "$2" ]; then
+		echo "not ok - lint: $1"
+		sed 's/^/    /' "$2" | head -40
+		failed=$((failed + 1))
+	else
+		echo "ok - lint: $1"
+		passed=$((passed + 1))
+	fi
+}
+
+out="$TOP_DIR/build/lint"
+mkdir -p "$out"
+"$src/scripts/checkpatch.pl" --strict --no-tree --quiet --terse \
+	--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f "${files[@]}" 2>&1 |
+	grep -E ":[0-9]+: (ERROR|WARNING|CHECK)" >"$out/checkpatch"
+check "checkpatch --strict" "$out/checkpatch"
+
+"$src/scripts/kernel-doc" -none -Wall "${files[@]}" >"$out/kernel-doc" 2>&1
+check "kernel-doc -Wall" "$out/kernel-doc"
+
+sp="$TOP_DIR/build/mod-sparse"
+rm -rf "$sp"
+mkdir -p "$sp"
+cp -a Kbuild kmod uapi "$sp/"
+make -C "$kdir" M="$sp" C=2 CHECK=sparse \
+	modules >"$out/sparse.log" 2>&1 || echo "sparse build failed" >>"$out/sparse.log"
+grep -E "warning|error|failed" "$out/sparse.log" >"$out/sparse"
+check "sparse (C=2)" "$out/sparse"
+
+echo "$passed $failed 0" >"$TOP_DIR/build/lint.summary"
+echo "lint: $passed passed, $failed failed"
+[ $failed -eq 0 ]

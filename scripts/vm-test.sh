@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a kernel in QEMU (TCG) with an initramfs holding busybox, the
+# modules and the static test programs; run them and parse the serial log.
+#
+#   vm-test.sh LANE KERNEL_IMAGE MODULE_DIR TEST_DIR
+#
+# With DEMO_DIR set, its demo.sh runs in the guest before the tests.
+# MODULE_DIR holds mempager.ko (and mempager_kunit.ko for KUnit). Prints one
+# line per result and a summary; writes build/LANE.log and
+# build/LANE.summary. Exits non-zero when anything failed.
+# MEMPAGER_KVM=1 uses KVM instead of TCG (not on these build machines).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+lane=$1 kernel=$2 moddir=$3 testdir=$4
+build="$TOP_DIR/build"
+root="$build/initramfs-$lane"
+log="$build/$lane.log"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,tests,etc,usr/bin,usr/sbin}
+
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+done
+cp "$SCRIPTS_DIR/guest-init.sh" "$root/init"
+chmod +x "$root/init"
+cp "$moddir/mempager.ko" "$root/"
+[ -z "${WITH_KUNIT:-}" ] || cp "$moddir/mempager_kunit.ko" "$root/"
+cp "$testdir"/* "$root/tests/" 2>/dev/null || true
+demo=
+if [ -n "${DEMO_DIR:-}" ]; then
+	cp -a "$DEMO_DIR" "$root/demo"
+	demo=/demo/demo.sh
+fi
+printf 'LANE=%s\nMODULE_PARAMS="%s"\nDEMO=%s\n' "$lane" "${MODULE_PARAMS:-}" "$demo" >"$root/lane.conf"
+printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$lane.cpio.gz"
+
+accel="-accel tcg -cpu max"
+[ "${MEMPAGER_KVM:-0}" = 1 ] && accel="-accel kvm -cpu host"
+echo "vm-test: booting $lane lane ($(basename "$kernel"))" >&2
+# shellcheck disable=SC2086
+timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp 2 \
+	-nographic -no-reboot -nic none \
+	-kernel "$kernel" -initrd "$build/initramfs-$lane.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=4 rdinit=/init" \
+	</dev/null >"$log" 2>&1 || echo "vm-test: qemu exited with $?" >>"$log"
+
+python3 "$SCRIPTS_DIR/parse-vm-log.py" "$lane" "$log" "$build/$lane.summary"
