@@ -7,11 +7,18 @@
 
 #include "mempager_internal.h"
 
+static int mp_api_call(struct mempager_api *api)
+{
+	struct mp_ucmd uc = { .cmd = api, .new_fd = -1 };
+
+	return mempager_api_ioctl(&uc);
+}
+
 static void api_reports_version_and_ioctls(struct kunit *test)
 {
 	struct mempager_api api = { .size = sizeof(api) };
 
-	KUNIT_ASSERT_EQ(test, mempager_api_ioctl(NULL, &api), 0);
+	KUNIT_ASSERT_EQ(test, mp_api_call(&api), 0);
 	KUNIT_EXPECT_EQ(test, api.out_version, MEMPAGER_API_VERSION);
 	KUNIT_EXPECT_EQ(test, api.out_features, MEMPAGER_FEATURES_ALL);
 	KUNIT_EXPECT_TRUE(test, api.out_ioctls & BIT_ULL(MEMPAGER_CMD_API));
@@ -22,16 +29,16 @@ static void api_rejects_flags_and_unknown_features(struct kunit *test)
 {
 	struct mempager_api api = { .size = sizeof(api), .flags = 1 };
 
-	KUNIT_EXPECT_EQ(test, mempager_api_ioctl(NULL, &api), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mp_api_call(&api), -EINVAL);
 	KUNIT_EXPECT_EQ(test, api.out_version, 0);
 
 	api.flags = 0;
 	api.__reserved = 1;
-	KUNIT_EXPECT_EQ(test, mempager_api_ioctl(NULL, &api), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mp_api_call(&api), -EINVAL);
 
 	api.__reserved = 0;
 	api.features = BIT_ULL(63);
-	KUNIT_EXPECT_EQ(test, mempager_api_ioctl(NULL, &api), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, mp_api_call(&api), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, api.out_ioctls, 0);
 }
 

@@ -7,11 +7,17 @@
  * copy_struct_from_user() before a handler sees it, and copies the handler's
  * output back.
  *
- * Locking overview: this file takes no locks of its own; the handlers it
- * calls document theirs.
+ * Locking overview: mempager_file.lock serialises the role changes of one
+ * open file (becoming a manager, binding an object) and mmap of it; it nests
+ * inside mmap_lock (taken by the core around ->mmap) and outside the object
+ * mutex. The manager pointer is published with smp_store_release() so that
+ * read(), poll() and the manager calls need no lock.
  */
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -19,16 +25,34 @@
 
 #include "mempager_internal.h"
 
+unsigned int mp_max_outstanding = 50;
+
+static int mp_set_max_outstanding(const char *val,
+				  const struct kernel_param *kp)
+{
+	/* 0 would make every fault on a missing page wait for ever. */
+	return param_set_uint_minmax(val, kp, 1, 1U << 20);
+}
+
+static const struct kernel_param_ops mp_max_outstanding_ops = {
+	.set = mp_set_max_outstanding,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_outstanding, &mp_max_outstanding_ops,
+		&mp_max_outstanding, 0644);
+MODULE_PARM_DESC(max_outstanding,
+		 "data_requests outstanding per object before faults wait (default 50, as GNU Mach)");
+
 /**
  * mempager_api_ioctl() - MEMPAGER_API: report the ABI version and features
- * @mf: the caller's open file
- * @arg: struct mempager_api, already copied from user space
+ * @uc: the call; @uc->cmd is a struct mempager_api
  *
  * Return: 0, or -EINVAL for flags, -EOPNOTSUPP for unknown features.
  */
-int mempager_api_ioctl(struct mempager_file *mf, void *arg)
+int mempager_api_ioctl(struct mp_ucmd *uc)
 {
-	struct mempager_api *api = arg;
+	struct mempager_api *api = uc->cmd;
 
 	if (api->flags || api->__reserved)
 		return -EINVAL;
@@ -41,6 +65,262 @@ int mempager_api_ioctl(struct mempager_file *mf, void *arg)
 }
 EXPORT_SYMBOL_IF_KUNIT(mempager_api_ioctl);
 
+/* Hand a new fd to the caller once its output is copied (see the dispatch). */
+static int mp_ucmd_new_fd(struct mp_ucmd *uc, struct file *file, s32 *out_fd)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC);
+
+	if (fd < 0) {
+		fput(file);
+		return fd;
+	}
+	uc->new_file = file;
+	uc->new_fd = fd;
+	*out_fd = fd;
+	return 0;
+}
+
+static int mp_object_create_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_object_create *oc = uc->cmd;
+	struct mempager_file *mf = uc->mf;
+	struct mp_object *obj;
+	struct file *file;
+	int err;
+
+	if (oc->flags || oc->__reserved || oc->mode & ~0666)
+		return -EINVAL;
+	if (!oc->object_size || !PAGE_ALIGNED(oc->object_size))
+		return -EINVAL;
+	if (oc->object_size > MAX_LFS_FILESIZE)
+		return -EOVERFLOW;
+
+	mutex_lock(&mf->lock);
+	err = -EBUSY;
+	if (mf->bound)
+		goto out_unlock;
+	if (!mf->mgr) {
+		err = -ENOMEM;
+		/* Pairs with smp_load_acquire() in read, poll and calls. */
+		smp_store_release(&mf->mgr, mp_manager_alloc());
+		if (!mf->mgr)
+			goto out_unlock;
+	}
+	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode);
+	err = PTR_ERR_OR_ZERO(obj);
+	if (err)
+		goto out_unlock;
+	oc->out_object = obj->handle;
+	oc->out_name = obj->name;
+	file = mp_object_open_file(obj, true);
+	err = IS_ERR(file) ? PTR_ERR(file) : mp_ucmd_new_fd(uc, file, &oc->out_fd);
+	mp_object_put(obj);
+out_unlock:
+	mutex_unlock(&mf->lock);
+	return err;
+}
+
+static int mp_object_open_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_object_open *oo = uc->cmd;
+	bool writable = oo->flags & MEMPAGER_OPEN_WRITE;
+	struct mp_object *obj;
+	struct file *file;
+	int err;
+
+	if (oo->flags & ~MEMPAGER_OPEN_WRITE || oo->__reserved)
+		return -EINVAL;
+	obj = mp_object_lookup(oo->name);
+	if (!obj)
+		return -ENOENT;
+	err = mp_object_may_open(obj, writable);
+	if (!err) {
+		file = mp_object_open_file(obj, writable);
+		err = IS_ERR(file) ? PTR_ERR(file) :
+			mp_ucmd_new_fd(uc, file, &oo->out_fd);
+	}
+	mp_object_put(obj);
+	return err;
+}
+
+static int mp_object_bind_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_object_bind *ob = uc->cmd;
+	struct mempager_file *mf = uc->mf;
+	struct mp_object *obj;
+	struct fd f;
+	int err;
+
+	if (ob->flags || ob->__reserved)
+		return -EINVAL;
+	f = fdget(ob->fd);
+	if (!fd_file(f))
+		return -EBADF;
+	obj = mp_object_from_file(fd_file(f));
+	err = -EBADF;
+	if (!obj)
+		goto out_fdput;
+	mutex_lock(&mf->lock);
+	err = -EBUSY;
+	if (!mf->mgr && !mf->bound) {
+		mp_object_get(obj);
+		mf->bound = obj;
+		mf->bound_writable = fd_file(f)->f_mode & FMODE_WRITE;
+		err = 0;
+	}
+	mutex_unlock(&mf->lock);
+out_fdput:
+	fdput(f);
+	return err;
+}
+
+/* The object a manager call names, or NULL. Valid for the call's duration. */
+static struct mp_object *mp_managed_object(struct mp_ucmd *uc, u32 handle)
+{
+	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
+	struct mp_manager *mgr = smp_load_acquire(&uc->mf->mgr);
+
+	return mgr ? xa_load(&mgr->objects, handle) : NULL;
+}
+
+static int mp_attributes_ioctl(struct mp_ucmd *uc, bool reply_allowed)
+{
+	struct mempager_attributes *at = uc->cmd;
+	u32 allowed = reply_allowed ? MEMPAGER_REPLY : 0;
+	struct mp_object *obj;
+
+	if (at->flags & ~allowed || at->__reserved || at->__reserved2 ||
+	    at->out_ready)
+		return -EINVAL;
+	obj = mp_managed_object(uc, at->object);
+	if (!obj)
+		return -ENOENT;
+	return mp_object_set_attributes(obj, at->control, at->may_cache,
+					at->copy_strategy,
+					at->flags & MEMPAGER_REPLY);
+}
+
+static int mp_ready_ioctl(struct mp_ucmd *uc)
+{
+	return mp_attributes_ioctl(uc, false);
+}
+
+static int mp_change_attributes_ioctl(struct mp_ucmd *uc)
+{
+	return mp_attributes_ioctl(uc, true);
+}
+
+static int mp_get_attributes_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_attributes *at = uc->cmd;
+	struct mp_object *obj;
+	int err;
+
+	if (at->flags || at->__reserved || at->__reserved2)
+		return -EINVAL;
+	obj = mp_managed_object(uc, at->object);
+	if (!obj)
+		return -ENOENT;
+	mutex_lock(&obj->mutex);
+	err = mp_object_check_control(obj, at->control);
+	if (!err)
+		mp_object_get_attributes(obj, at);
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+static int mp_data_supply_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_data_supply *ds = uc->cmd;
+	struct mp_object *obj;
+	int err;
+
+	if (ds->flags & ~(MEMPAGER_REPLY | MEMPAGER_SUPPLY_PRECIOUS) ||
+	    ds->lock_value & ~MEMPAGER_PROT_ALL)
+		return -EINVAL;
+	obj = mp_managed_object(uc, ds->object);
+	if (!obj)
+		return -ENOENT;
+	err = mp_check_range(obj, ds->offset, ds->length);
+	if (err)
+		return err;
+	return mp_data_supply(obj, ds);
+}
+
+static int mp_data_range_ioctl(struct mp_ucmd *uc, bool error)
+{
+	struct mempager_data_range *dr = uc->cmd;
+	struct mp_object *obj;
+	int err;
+
+	if (dr->flags || (!error && dr->reason))
+		return -EINVAL;
+	obj = mp_managed_object(uc, dr->object);
+	if (!obj)
+		return -ENOENT;
+	err = mp_check_range(obj, dr->offset, dr->length);
+	if (err)
+		return err;
+	mutex_lock(&obj->mutex);
+	err = mp_object_check_control(obj, dr->control);
+	if (!err && error)
+		err = mp_data_error(obj, dr->offset >> PAGE_SHIFT,
+				    dr->length >> PAGE_SHIFT);
+	else if (!err)
+		err = mp_data_unavailable(obj, dr->offset >> PAGE_SHIFT,
+					  dr->length >> PAGE_SHIFT);
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+static int mp_data_unavailable_ioctl(struct mp_ucmd *uc)
+{
+	return mp_data_range_ioctl(uc, false);
+}
+
+static int mp_data_error_ioctl(struct mp_ucmd *uc)
+{
+	return mp_data_range_ioctl(uc, true);
+}
+
+static int mp_destroy_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_destroy *d = uc->cmd;
+	struct mp_object *obj;
+
+	if (d->flags)
+		return -EINVAL;
+	obj = mp_managed_object(uc, d->object);
+	if (!obj)
+		return -ENOENT;
+	return mp_object_destroy(obj, d->control);
+}
+
+static int mp_region_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_region *r = uc->cmd;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct mp_object *obj;
+	int err = -ENOENT;
+
+	if (r->flags)
+		return -EINVAL;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, r->addr);
+	obj = vma ? mp_vma_object(vma) : NULL;
+	if (obj) {
+		r->out_name = obj->name;
+		r->out_start = vma->vm_start;
+		r->out_end = vma->vm_end;
+		r->out_offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
+		err = 0;
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
+
 /*
  * Every mempager ioctl is _IO(MEMPAGER_TYPE, MEMPAGER_CMD_*): the size
  * travels in the structure, not in the command.
@@ -48,7 +328,7 @@ EXPORT_SYMBOL_IF_KUNIT(mempager_api_ioctl);
 struct mempager_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
-	int (*execute)(struct mempager_file *mf, void *arg);
+	int (*execute)(struct mp_ucmd *uc);
 };
 
 #define IOCTL_OP(_cmd, _fn, _struct, _last)				\
@@ -62,6 +342,28 @@ struct mempager_ioctl_op {
 static const struct mempager_ioctl_op mempager_ioctl_ops[] = {
 	IOCTL_OP(MEMPAGER_CMD_API, mempager_api_ioctl, struct mempager_api,
 		 out_ioctls),
+	IOCTL_OP(MEMPAGER_CMD_OBJECT_CREATE, mp_object_create_ioctl,
+		 struct mempager_object_create, out_name),
+	IOCTL_OP(MEMPAGER_CMD_OBJECT_OPEN, mp_object_open_ioctl,
+		 struct mempager_object_open, __reserved),
+	IOCTL_OP(MEMPAGER_CMD_OBJECT_BIND, mp_object_bind_ioctl,
+		 struct mempager_object_bind, __reserved),
+	IOCTL_OP(MEMPAGER_CMD_READY, mp_ready_ioctl,
+		 struct mempager_attributes, __reserved2),
+	IOCTL_OP(MEMPAGER_CMD_CHANGE_ATTRIBUTES, mp_change_attributes_ioctl,
+		 struct mempager_attributes, __reserved2),
+	IOCTL_OP(MEMPAGER_CMD_GET_ATTRIBUTES, mp_get_attributes_ioctl,
+		 struct mempager_attributes, __reserved2),
+	IOCTL_OP(MEMPAGER_CMD_DATA_SUPPLY, mp_data_supply_ioctl,
+		 struct mempager_data_supply, data),
+	IOCTL_OP(MEMPAGER_CMD_DATA_UNAVAILABLE, mp_data_unavailable_ioctl,
+		 struct mempager_data_range, length),
+	IOCTL_OP(MEMPAGER_CMD_DATA_ERROR, mp_data_error_ioctl,
+		 struct mempager_data_range, length),
+	IOCTL_OP(MEMPAGER_CMD_DESTROY, mp_destroy_ioctl,
+		 struct mempager_destroy, control),
+	IOCTL_OP(MEMPAGER_CMD_REGION, mp_region_ioctl,
+		 struct mempager_region, out_offset),
 };
 
 /**
@@ -89,6 +391,11 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 	const struct mempager_ioctl_op *op;
 	u64 buf[128 / sizeof(u64)];
 	unsigned int nr = _IOC_NR(cmd);
+	struct mp_ucmd uc = {
+		.mf = file->private_data,
+		.cmd = buf,
+		.new_fd = -1,
+	};
 	u32 user_size;
 	int ret;
 
@@ -107,13 +414,22 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 	if (ret)
 		return ret;
 
-	ret = op->execute(file->private_data, buf);
+	ret = op->execute(&uc);
 	if (ret)
 		return ret;
 	/* Outputs go back only as far as the caller's structure reaches. */
 	if (copy_to_user(ubuf, buf, min_t(u32, user_size, op->size)))
-		return -EFAULT;
-	return 0;
+		ret = -EFAULT;
+	/* A new fd becomes visible only once the caller can learn its number. */
+	if (uc.new_file) {
+		if (ret) {
+			put_unused_fd(uc.new_fd);
+			fput(uc.new_file);
+		} else {
+			fd_install(uc.new_fd, uc.new_file);
+		}
+	}
+	return ret;
 }
 
 static int mempager_open(struct inode *inode, struct file *file)
@@ -123,20 +439,94 @@ static int mempager_open(struct inode *inode, struct file *file)
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
 	if (!mf)
 		return -ENOMEM;
+	mutex_init(&mf->lock);
 	file->private_data = mf;
 	return 0;
 }
 
 static int mempager_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct mempager_file *mf = file->private_data;
+
+	if (mf->mgr) {
+		mp_manager_kill(mf->mgr);
+		mp_manager_put(mf->mgr);
+	}
+	if (mf->bound)
+		mp_object_put(mf->bound);
+	mutex_destroy(&mf->lock);
+	kfree(mf);
 	return 0;
+}
+
+static ssize_t mempager_read(struct file *file, char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	struct mempager_file *mf = file->private_data;
+	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
+	struct mp_manager *mgr = smp_load_acquire(&mf->mgr);
+
+	if (!mgr)
+		return -EINVAL;
+	return mp_manager_read(mgr, buf, count, file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t mempager_poll(struct file *file, poll_table *pt)
+{
+	struct mempager_file *mf = file->private_data;
+	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
+	struct mp_manager *mgr = smp_load_acquire(&mf->mgr);
+
+	return mgr ? mp_manager_poll(mgr, file, pt) : EPOLLERR;
+}
+
+/*
+ * mmap of /dev/mempager: the bound object, or with none bound new
+ * temporary memory (zero-filled, the vm_allocate case).
+ */
+static int mempager_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mempager_file *mf = file->private_data;
+	struct mp_object *obj;
+	int err;
+
+	mutex_lock(&mf->lock);
+	obj = mf->bound;
+	if (obj) {
+		mp_object_get(obj);
+		err = 0;
+		if (!mf->bound_writable) {
+			if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) ==
+			    (VM_SHARED | VM_WRITE))
+				err = -EACCES;
+			vm_flags_clear(vma, VM_MAYWRITE);
+		}
+	} else if (mf->mgr) {
+		err = -EINVAL;	/* a manager fd maps nothing itself */
+	} else if (vma->vm_pgoff) {
+		err = -EINVAL;
+	} else {
+		obj = mp_object_create(NULL, vma->vm_end - vma->vm_start, 0);
+		err = PTR_ERR_OR_ZERO(obj);
+	}
+	mutex_unlock(&mf->lock);
+	if (err) {
+		if (!IS_ERR_OR_NULL(obj))
+			mp_object_put(obj);
+		return err;
+	}
+	err = mp_mmap_object(obj, vma);
+	mp_object_put(obj);
+	return err;
 }
 
 static const struct file_operations mempager_fops = {
 	.owner = THIS_MODULE,
 	.open = mempager_open,
 	.release = mempager_release,
+	.read = mempager_read,
+	.poll = mempager_poll,
+	.mmap = mempager_mmap,
 	.unlocked_ioctl = mempager_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -150,12 +540,18 @@ static struct miscdevice mempager_miscdev = {
 
 static int __init mempager_init(void)
 {
-	return misc_register(&mempager_miscdev);
+	int err = misc_register(&mempager_miscdev);
+
+	if (!err)
+		mp_debugfs_init();
+	return err;
 }
 
 static void __exit mempager_exit(void)
 {
+	mp_debugfs_exit();
 	misc_deregister(&mempager_miscdev);
+	mp_objects_exit();
 }
 
 module_init(mempager_init);

@@ -1,22 +1,253 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mempager internals shared by the files of the module and its KUnit suites.
+ *
+ * Locking overview, in acquisition order:
+ *
+ *  1. mmap_lock / the VMA lock (held by the core around ->mmap, ->fault,
+ *     ->open and ->close)
+ *  2. mempager_file.lock: the role of one open of /dev/mempager
+ *  3. mp_object.mutex: an object's state, its page cache (writers), its
+ *     requests, its sequence numbers and the messages it posts
+ *  4. mp_manager.lock (spinlock): a manager's message queue
+ *
+ * The xarrays have their own internal locks, taken innermost. A resident
+ * page is found without any of these: mp_cache_get() looks it up under RCU
+ * and takes a page reference. Nothing waits for user space with a lock
+ * held: a fault that must wait drops the object mutex and the fault lock
+ * first and returns VM_FAULT_RETRY.
  */
 #ifndef _MEMPAGER_INTERNAL_H
 #define _MEMPAGER_INTERNAL_H
 
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
 #include <linux/mempager.h>
 
+struct file;
+struct vm_area_struct;
+
 /**
- * struct mempager_file - the state of one open of /dev/mempager
- * @unused: placeholder until the file has roles
+ * struct mp_manager - the receive side of a manager fd
+ * @ref: references: the manager fd and every object it manages
+ * @lock: protects @queue, @queued and @dead
+ * @queue: messages not yet read, struct mp_msg_entry in order
+ * @queued: number of entries in @queue
+ * @dead: the manager fd was closed; nothing more is queued
+ * @wait: readers and pollers of the manager fd
+ * @objects: object handle to struct mp_object (one reference each);
+ *	written only by the manager fd's own ioctls and its release
  */
-struct mempager_file {
-	int unused;
+struct mp_manager {
+	struct kref ref;
+	spinlock_t lock;	/* protects the queue and @dead */
+	struct list_head queue;
+	unsigned int queued;
+	bool dead;
+	wait_queue_head_t wait;
+	struct xarray objects;
 };
 
-int mempager_api_ioctl(struct mempager_file *mf, void *arg);
+/**
+ * enum mp_object_state - the kernel's state for a memory object
+ * @MP_IDLE: no kernel state: no init sent, or terminated since
+ * @MP_INIT_SENT: init sent, waiting for ready; faults wait
+ * @MP_READY: the manager answered ready or change_attributes
+ * @MP_DESTROYED: destroy was called while mapped: terminate is sent,
+ *	faults on pages not resident fail; becomes MP_IDLE at the last unmap
+ * @MP_DEAD: the manager is gone: faults on pages not resident fail for good
+ */
+enum mp_object_state {
+	MP_IDLE,
+	MP_INIT_SENT,
+	MP_READY,
+	MP_DESTROYED,
+	MP_DEAD,
+};
+
+/**
+ * struct mp_stats - per-object counters shown in debugfs
+ * @requests: data_request messages sent
+ * @supplied: pages installed by data_supply
+ * @unavailable: pages zero-filled (data_unavailable or temporary memory)
+ * @errors: faults failed by data_error
+ * @present: data_supply calls stopped by a page already present
+ * @inits: init messages sent
+ * @terminates: terminate messages sent
+ */
+struct mp_stats {
+	u64 requests;
+	u64 supplied;
+	u64 unavailable;
+	u64 errors;
+	u64 present;
+	u64 inits;
+	u64 terminates;
+};
+
+/**
+ * struct mp_object - a memory object
+ * @ref: references: the manager's handle table, object fds, mappings,
+ *	faults waiting, lookups
+ * @rcu: frees the object after lookups by name are done with it
+ * @name: system-wide name (index in the name table)
+ * @handle: handle on the manager fd (0 for temporary memory)
+ * @mgr: the manager (holds a reference), NULL for temporary memory
+ * @file: the object's private file: every mapping's vm_file, so each object
+ *	has its own address_space for unmap_mapping_range()
+ * @npages: size in pages
+ * @uid: owner, for MEMPAGER_OBJECT_OPEN
+ * @gid: group, for MEMPAGER_OBJECT_OPEN
+ * @mode: permission bits, for MEMPAGER_OBJECT_OPEN
+ * @mutex: protects every field below and writers of @pages
+ * @state: enum mp_object_state
+ * @control: the current incarnation's control, 0 when MP_IDLE
+ * @seqno: sequence number of the last message posted for this object
+ * @may_cache: keep the object's pages when it is no longer mapped
+ * @copy_strategy: MEMPAGER_COPY_*
+ * @nr_maps: VMAs mapping the object
+ * @outstanding: data_requests sent and not answered
+ * @pages: page offset to a resident struct page (a page reference each),
+ *	or to a tagged struct mp_request while a request is outstanding
+ * @tickets: struct mp_ticket: faults to fail when their task retries them
+ * @nr_tickets: entries in @tickets, read without the mutex by the fast path
+ * @events: bumped, under @mutex, at every change faults may wait for
+ * @wait: faults waiting for @events to change
+ * @stats: counters
+ */
+struct mp_object {
+	struct kref ref;
+	struct rcu_head rcu;
+	u64 name;
+	u32 handle;
+	struct mp_manager *mgr;
+	struct file *file;
+	pgoff_t npages;
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+
+	struct mutex mutex;	/* protects the fields below */
+	enum mp_object_state state;
+	u64 control;
+	u64 seqno;
+	bool may_cache;
+	u32 copy_strategy;
+	unsigned long nr_maps;
+	unsigned int outstanding;
+	struct xarray pages;
+	struct list_head tickets;
+	atomic_t nr_tickets;
+	unsigned long events;
+	wait_queue_head_t wait;
+	struct mp_stats stats;
+};
+
+/**
+ * struct mp_request - one outstanding data_request for a page
+ * @ref: the page cache entry and each fault waiting on it
+ * @result: 0 while outstanding, 1 answered with data, -EIO failed
+ */
+struct mp_request {
+	refcount_t ref;
+	int result;
+};
+
+/**
+ * struct mempager_file - one open of /dev/mempager
+ * @lock: protects @mgr, @bound and @bound_writable
+ * @mgr: set once the fd created an object: it is a manager fd
+ * @bound: the object MEMPAGER_OBJECT_BIND named (a reference)
+ * @bound_writable: the object fd bound was writable
+ */
+struct mempager_file {
+	struct mutex lock;	/* protects the role fields */
+	struct mp_manager *mgr;
+	struct mp_object *bound;
+	bool bound_writable;
+};
+
+/**
+ * struct mp_ucmd - one ioctl call on its way through the dispatch
+ * @mf: the file it was made on
+ * @cmd: the caller's structure, copied in; copied back on success
+ * @new_file: a file to install as @new_fd once the output reached the caller
+ * @new_fd: the reserved fd number, or -1
+ */
+struct mp_ucmd {
+	struct mempager_file *mf;
+	void *cmd;
+	struct file *new_file;
+	int new_fd;
+};
+
+/* main.c */
+int mempager_api_ioctl(struct mp_ucmd *uc);
 u64 mempager_supported_ioctls(void);
+extern unsigned int mp_max_outstanding;
+
+/* msgqueue.c */
+struct mp_manager *mp_manager_alloc(void);
+void mp_manager_put(struct mp_manager *mgr);
+void mp_manager_kill(struct mp_manager *mgr);
+int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg);
+ssize_t mp_manager_read(struct mp_manager *mgr, char __user *buf,
+			size_t count, bool nonblock);
+__poll_t mp_manager_poll(struct mp_manager *mgr, struct file *file,
+			 poll_table *pt);
+
+/* object.c */
+struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
+				   umode_t mode);
+struct mp_object *mp_object_lookup(u64 name);
+void mp_object_get(struct mp_object *obj);
+void mp_object_put(struct mp_object *obj);
+struct file *mp_object_open_file(struct mp_object *obj, bool writable);
+struct mp_object *mp_object_from_file(struct file *file);
+int mp_object_may_open(struct mp_object *obj, bool writable);
+int mp_object_check_control(struct mp_object *obj, u64 control);
+int mp_object_set_attributes(struct mp_object *obj, u64 control,
+			     u32 may_cache, u32 copy_strategy, bool reply);
+void mp_object_get_attributes(struct mp_object *obj,
+			      struct mempager_attributes *attr);
+int mp_object_destroy(struct mp_object *obj, u64 control);
+void mp_object_manager_died(struct mp_object *obj);
+int mp_object_map_locked(struct mp_object *obj);
+void mp_object_unmap(struct mp_object *obj);
+void mp_object_bump_locked(struct mp_object *obj);
+struct mp_object *mp_object_next(unsigned long *name);
+void mp_objects_exit(void);
+
+/* pagecache.c */
+struct page *mp_cache_get(struct mp_object *obj, pgoff_t pgoff);
+int mp_check_range(struct mp_object *obj, u64 offset, u64 length);
+int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds);
+int mp_data_unavailable(struct mp_object *obj, pgoff_t first,
+			pgoff_t count);
+int mp_data_error(struct mp_object *obj, pgoff_t first, pgoff_t count);
+struct mp_request *mp_request_entry(void *entry);
+void mp_request_put(struct mp_request *req);
+void mp_request_complete_locked(struct mp_object *obj,
+				struct mp_request *req, int result);
+void mp_cache_drop_all_locked(struct mp_object *obj);
+void mp_fail_requests_locked(struct mp_object *obj);
+struct page *mp_zero_page_alloc(void);
+unsigned long mp_cache_resident_locked(struct mp_object *obj);
+
+/* fault.c */
+int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma);
+struct mp_object *mp_vma_object(struct vm_area_struct *vma);
+void mp_tickets_free_locked(struct mp_object *obj);
+
+/* debugfs.c */
+void mp_debugfs_init(void);
+void mp_debugfs_exit(void);
 
 #endif /* _MEMPAGER_INTERNAL_H */

@@ -264,8 +264,10 @@ struct mempager_attributes {
  * memory_object_data_supply(): installs pages, requested or not. Supply stops
  * at the first page already present; with MEMPAGER_REPLY the
  * MEMPAGER_MSG_SUPPLY_COMPLETED message reports MEMPAGER_KERN_MEMORY_PRESENT
- * and that page's offset. The call itself fails only for bad arguments or
- * EFAULT/ENOMEM, changing nothing then.
+ * and that page's offset. Bad arguments fail the call before anything
+ * changes. Pages are copied in batches of 16: on EFAULT or ENOMEM (or
+ * ENOENT when the object is terminated meanwhile) the batches before the
+ * failing one stay installed and no reply is sent.
  */
 struct mempager_data_supply {
 	__u32 size;

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mappings of memory objects and their fault path.
+ *
+ * A fault on a resident page maps it without leaving the kernel and without
+ * a lock of ours. A fault on a missing page queues one data_request (faults
+ * on the same page share it), drops the object mutex and the fault lock,
+ * waits killably and returns VM_FAULT_RETRY; the retried fault finds the
+ * page. A request that fails (data_error) must fail the faults that waited
+ * for it, yet they return VM_FAULT_RETRY: each leaves a ticket (task, page)
+ * that its retry takes and turns into SIGBUS.
+ *
+ * Locking overview: the core holds mmap_lock or the VMA lock around every
+ * function here; mp_object.mutex nests inside it and is dropped, as is the
+ * fault lock, before waiting for the manager.
+ */
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "mempager_internal.h"
+
+/**
+ * struct mp_ticket - a failed fault that its task is about to retry
+ * @node: in mp_object.tickets
+ * @task: the faulting task (a reference)
+ * @pgoff: the page
+ */
+struct mp_ticket {
+	struct list_head node;
+	struct task_struct *task;
+	pgoff_t pgoff;
+};
+
+static void mp_ticket_add(struct mp_object *obj, pgoff_t pgoff)
+{
+	struct mp_ticket *t = kmalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+
+	/* Without memory the retry asks the manager again: no harm done. */
+	if (!t)
+		return;
+	t->task = get_task_struct(current);
+	t->pgoff = pgoff;
+	mutex_lock(&obj->mutex);
+	list_add(&t->node, &obj->tickets);
+	atomic_inc(&obj->nr_tickets);
+	mutex_unlock(&obj->mutex);
+}
+
+static bool mp_ticket_take_locked(struct mp_object *obj, pgoff_t pgoff)
+{
+	struct mp_ticket *t;
+
+	if (!atomic_read(&obj->nr_tickets))
+		return false;
+	list_for_each_entry(t, &obj->tickets, node) {
+		if (t->task == current && t->pgoff == pgoff) {
+			list_del(&t->node);
+			atomic_dec(&obj->nr_tickets);
+			put_task_struct(t->task);
+			kfree(t);
+			return true;
+		}
+	}
+	return false;
+}
+
+/**
+ * mp_tickets_free_locked() - forget the tickets of an object going away
+ * @obj: the object, its mutex held
+ */
+void mp_tickets_free_locked(struct mp_object *obj)
+{
+	struct mp_ticket *t, *tmp;
+
+	list_for_each_entry_safe(t, tmp, &obj->tickets, node) {
+		list_del(&t->node);
+		put_task_struct(t->task);
+		kfree(t);
+	}
+	atomic_set(&obj->nr_tickets, 0);
+}
+
+/* Post a data_request for @pgoff and enter it in the page cache. */
+static struct mp_request *mp_request_send_locked(struct mp_object *obj,
+						 pgoff_t pgoff, bool write)
+{
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_DATA_REQUEST,
+		.request.offset = (u64)pgoff << PAGE_SHIFT,
+		.request.length = PAGE_SIZE,
+		.request.desired_access = MEMPAGER_PROT_READ |
+			(write ? MEMPAGER_PROT_WRITE : 0),
+	};
+	struct mp_request *req;
+	void *old;
+	int err;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+	if (!req)
+		return ERR_PTR(-ENOMEM);
+	refcount_set(&req->ref, 1);
+	old = xa_store(&obj->pages, pgoff, xa_tag_pointer(req, 1),
+		       GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		kfree(req);
+		return ERR_PTR(xa_err(old));
+	}
+	err = mp_post_locked(obj, &msg);
+	if (err) {
+		xa_erase(&obj->pages, pgoff);
+		kfree(req);
+		return ERR_PTR(err);
+	}
+	obj->outstanding++;
+	obj->stats.requests++;
+	return req;
+}
+
+enum mp_wait_result {
+	MP_WAIT_AGAIN,		/* waited with the fault lock held: look again */
+	MP_WAIT_RETRY,		/* the fault lock is dropped: VM_FAULT_RETRY */
+	MP_WAIT_FAILED,		/* the request failed, fault lock held */
+};
+
+/*
+ * Wait for the object to change (@req answered, ready, a request slot
+ * free, death). Called with the object mutex held; returns without it.
+ */
+static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
+					 struct vm_fault *vmf,
+					 struct mp_request *req)
+{
+	unsigned long seen = obj->events;
+	bool retry = vmf->flags & FAULT_FLAG_ALLOW_RETRY;
+	enum mp_wait_result res;
+	int killed;
+
+	if (retry && (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		mutex_unlock(&obj->mutex);
+		if (req)
+			mp_request_put(req);
+		return MP_WAIT_RETRY;
+	}
+	mp_object_get(obj);
+	mutex_unlock(&obj->mutex);
+	if (retry)
+		release_fault_lock(vmf);
+
+	killed = wait_event_killable(obj->wait,
+				     READ_ONCE(obj->events) != seen);
+	res = retry ? MP_WAIT_RETRY : MP_WAIT_AGAIN;
+	if (!killed && req && READ_ONCE(req->result) < 0) {
+		if (retry)
+			mp_ticket_add(obj, vmf->pgoff);
+		else
+			res = MP_WAIT_FAILED;
+	}
+	if (killed && !retry)
+		res = MP_WAIT_FAILED;
+	if (req)
+		mp_request_put(req);
+	mp_object_put(obj);
+	return res;
+}
+
+static vm_fault_t mp_fault_slow(struct mp_object *obj, struct vm_fault *vmf)
+{
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	pgoff_t pgoff = vmf->pgoff;
+	struct mp_request *req;
+	enum mp_wait_result res;
+	struct page *page;
+	void *entry;
+
+again:
+	mutex_lock(&obj->mutex);
+	if (mp_ticket_take_locked(obj, pgoff))
+		goto out_sigbus;
+	entry = xa_load(&obj->pages, pgoff);
+	req = mp_request_entry(entry);
+	if (entry && !req) {
+		page = entry;
+		goto out_page;
+	}
+	if (obj->state == MP_INIT_SENT) {
+		/* Faults before ready wait for it. */
+		req = NULL;
+		goto wait;
+	}
+	if (obj->state != MP_READY)
+		goto out_sigbus;
+
+	if (!obj->mgr) {
+		/* Temporary memory: zero fill in the kernel. */
+		page = mp_zero_page_alloc();
+		if (!page)
+			goto out_oom;
+		if (xa_is_err(xa_store(&obj->pages, pgoff, page,
+				       GFP_KERNEL_ACCOUNT))) {
+			put_page(page);
+			goto out_oom;
+		}
+		obj->stats.unavailable++;
+		goto out_page;
+	}
+
+	if (!req) {
+		if (obj->outstanding >= READ_ONCE(mp_max_outstanding))
+			goto wait;	/* for a free request slot */
+		req = mp_request_send_locked(obj, pgoff, write);
+		if (IS_ERR(req)) {
+			if (PTR_ERR(req) == -EPIPE)
+				goto out_sigbus;
+			goto out_oom;
+		}
+	}
+	refcount_inc(&req->ref);
+wait:
+	res = mp_fault_wait(obj, vmf, req);
+	if (res == MP_WAIT_RETRY)
+		return VM_FAULT_RETRY;
+	if (res == MP_WAIT_FAILED)
+		return VM_FAULT_SIGBUS;
+	goto again;
+
+out_page:
+	get_page(page);
+	mutex_unlock(&obj->mutex);
+	vmf->page = page;
+	return 0;
+out_sigbus:
+	mutex_unlock(&obj->mutex);
+	return VM_FAULT_SIGBUS;
+out_oom:
+	mutex_unlock(&obj->mutex);
+	return VM_FAULT_OOM;
+}
+
+static vm_fault_t mp_fault(struct vm_fault *vmf)
+{
+	struct mp_object *obj = vmf->vma->vm_private_data;
+	struct page *page;
+
+	if (vmf->pgoff >= obj->npages)
+		return VM_FAULT_SIGBUS;
+	if (likely(!atomic_read(&obj->nr_tickets))) {
+		page = mp_cache_get(obj, vmf->pgoff);
+		if (page) {
+			vmf->page = page;
+			return 0;
+		}
+	}
+	return mp_fault_slow(obj, vmf);
+}
+
+static void mp_vm_open(struct vm_area_struct *vma)
+{
+	struct mp_object *obj = vma->vm_private_data;
+
+	mp_object_get(obj);
+	mutex_lock(&obj->mutex);
+	obj->nr_maps++;
+	mutex_unlock(&obj->mutex);
+}
+
+static void mp_vm_close(struct vm_area_struct *vma)
+{
+	struct mp_object *obj = vma->vm_private_data;
+
+	mp_object_unmap(obj);
+	mp_object_put(obj);
+}
+
+static const struct vm_operations_struct mp_vm_ops = {
+	.open = mp_vm_open,
+	.close = mp_vm_close,
+	.fault = mp_fault,
+};
+
+/**
+ * mp_mmap_object() - map an object (->mmap of object fds and of
+ *	/dev/mempager fds)
+ * @obj: the object
+ * @vma: the new mapping; its file becomes the object's private file
+ *
+ * Only MAP_SHARED mappings are supported for now. A range past the end of
+ * the object may be mapped; touching it gives SIGBUS.
+ *
+ * Return: 0, -EINVAL, -EOVERFLOW, -ENXIO (destroyed or manager dead),
+ * -ENOMEM.
+ */
+int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma)
+{
+	pgoff_t end;
+	int err;
+
+	/* VM_MAYSHARE: a read-only shared mapping has no VM_SHARED. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
+	    end > MAX_LFS_FILESIZE >> PAGE_SHIFT)
+		return -EOVERFLOW;
+
+	mutex_lock(&obj->mutex);
+	err = mp_object_map_locked(obj);
+	mutex_unlock(&obj->mutex);
+	if (err)
+		return err;
+
+	mp_object_get(obj);
+	vma->vm_private_data = obj;
+	vma_set_file(vma, obj->file);
+	vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &mp_vm_ops;
+	return 0;
+}
+
+/**
+ * mp_vma_object() - the object a VMA maps
+ * @vma: any VMA, mmap_lock held
+ *
+ * Return: the object (no new reference), or NULL if @vma maps none.
+ */
+struct mp_object *mp_vma_object(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &mp_vm_ops ? vma->vm_private_data : NULL;
+}

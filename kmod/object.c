@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory objects: creation, names, object fds, the init / ready / terminate
+ * life cycle, attributes, destroy and manager death.
+ *
+ * Locking overview: mp_object.mutex protects an object's state (see struct
+ * mp_object). mp_names has its own lock; lookups by name run under RCU and
+ * take a reference with kref_get_unless_zero(), which is why objects are
+ * freed with kfree_rcu(). The mapping count changes under the mutex from
+ * ->mmap, ->open and ->close, i.e. with mmap_lock held: the mutex nests
+ * inside mmap_lock and nothing here takes mmap_lock.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+
+#include "mempager_internal.h"
+
+/* System-wide names of live objects: MEMPAGER_OBJECT_OPEN and debugfs. */
+static DEFINE_XARRAY_ALLOC1(mp_names);
+static atomic64_t mp_last_control = ATOMIC64_INIT(0);
+
+/* The object's private file: the vm_file of every mapping of the object. */
+static const struct file_operations mp_mapping_fops = {
+	.owner = THIS_MODULE,
+};
+
+static int mp_object_fd_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return mp_mmap_object(file->private_data, vma);
+}
+
+static int mp_object_fd_release(struct inode *inode, struct file *file)
+{
+	mp_object_put(file->private_data);
+	return 0;
+}
+
+/* An object fd: the send right that applications map. */
+static const struct file_operations mp_object_fops = {
+	.owner = THIS_MODULE,
+	.mmap = mp_object_fd_mmap,
+	.release = mp_object_fd_release,
+};
+
+/**
+ * mp_object_create() - create a memory object
+ * @mgr: its manager, or NULL for temporary memory zero-filled by the kernel
+ * @size: size in bytes, a non-zero page multiple (checked by the caller)
+ * @mode: permission bits for MEMPAGER_OBJECT_OPEN
+ *
+ * A managed object gets a handle in @mgr's table, which holds a reference.
+ *
+ * Return: the object with one reference for the caller, or an ERR_PTR.
+ */
+struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
+				   umode_t mode)
+{
+	struct mp_object *obj;
+	u32 id;
+	int err;
+
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&obj->ref);
+	mutex_init(&obj->mutex);
+	xa_init_flags(&obj->pages, XA_FLAGS_ACCOUNT);
+	INIT_LIST_HEAD(&obj->tickets);
+	init_waitqueue_head(&obj->wait);
+	obj->npages = size >> PAGE_SHIFT;
+	obj->uid = current_fsuid();
+	obj->gid = current_fsgid();
+	obj->mode = mode;
+	if (!mgr) {
+		/* Temporary memory is ready at once and has no manager. */
+		obj->state = MP_READY;
+		obj->copy_strategy = MEMPAGER_COPY_TEMPORARY;
+	}
+
+	obj->file = anon_inode_create_getfile("[mempager]", &mp_mapping_fops,
+					      obj, O_RDWR, NULL);
+	if (IS_ERR(obj->file)) {
+		err = PTR_ERR(obj->file);
+		goto out_free;
+	}
+
+	err = xa_alloc(&mp_names, &id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto out_fput;
+	obj->name = id;
+
+	if (mgr) {
+		kref_get(&mgr->ref);
+		obj->mgr = mgr;
+		err = xa_alloc(&mgr->objects, &obj->handle, obj, xa_limit_31b,
+			       GFP_KERNEL_ACCOUNT);
+		if (err)
+			goto out_put;
+		/* The handle table's reference. */
+		kref_get(&obj->ref);
+	}
+	return obj;
+
+out_put:
+	mp_object_put(obj);
+	return ERR_PTR(err);
+out_fput:
+	fput(obj->file);
+out_free:
+	kfree(obj);
+	return ERR_PTR(err);
+}
+
+static void mp_object_release(struct kref *ref)
+{
+	struct mp_object *obj = container_of(ref, struct mp_object, ref);
+
+	xa_erase(&mp_names, obj->name);
+	mutex_lock(&obj->mutex);
+	mp_fail_requests_locked(obj);
+	mp_cache_drop_all_locked(obj);
+	mp_tickets_free_locked(obj);
+	mutex_unlock(&obj->mutex);
+	xa_destroy(&obj->pages);
+	mutex_destroy(&obj->mutex);
+	fput(obj->file);
+	if (obj->mgr)
+		mp_manager_put(obj->mgr);
+	kfree_rcu(obj, rcu);
+}
+
+/**
+ * mp_object_get() - take a reference to an object
+ * @obj: the object
+ */
+void mp_object_get(struct mp_object *obj)
+{
+	kref_get(&obj->ref);
+}
+
+/**
+ * mp_object_put() - drop a reference to an object
+ * @obj: the object; freed with its pages at the last reference
+ */
+void mp_object_put(struct mp_object *obj)
+{
+	kref_put(&obj->ref, mp_object_release);
+}
+
+/**
+ * mp_object_lookup() - find a live object by name
+ * @name: the object's name
+ *
+ * Return: the object with a reference, or NULL.
+ */
+struct mp_object *mp_object_lookup(u64 name)
+{
+	struct mp_object *obj;
+
+	if (name > U32_MAX)
+		return NULL;
+	rcu_read_lock();
+	obj = xa_load(&mp_names, name);
+	if (obj && !kref_get_unless_zero(&obj->ref))
+		obj = NULL;
+	rcu_read_unlock();
+	return obj;
+}
+
+/**
+ * mp_object_next() - iterate over live objects, for debugfs
+ * @name: in: the first name to look at; out: the name found
+ *
+ * Return: the next object with a reference, or NULL at the end.
+ */
+struct mp_object *mp_object_next(unsigned long *name)
+{
+	struct mp_object *obj;
+
+	rcu_read_lock();
+	for (;;) {
+		obj = xa_find(&mp_names, name, ULONG_MAX, XA_PRESENT);
+		if (!obj || kref_get_unless_zero(&obj->ref))
+			break;
+		(*name)++;
+	}
+	rcu_read_unlock();
+	return obj;
+}
+
+/**
+ * mp_object_open_file() - a new object fd's file
+ * @obj: the object; the file takes a reference of its own
+ * @writable: the fd may map the object writable
+ *
+ * Return: the file, or an ERR_PTR.
+ */
+struct file *mp_object_open_file(struct mp_object *obj, bool writable)
+{
+	struct file *file;
+
+	mp_object_get(obj);
+	file = anon_inode_getfile("[mempager-object]", &mp_object_fops, obj,
+				  (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (IS_ERR(file))
+		mp_object_put(obj);
+	return file;
+}
+
+/**
+ * mp_object_from_file() - the object of an object fd
+ * @file: any file
+ *
+ * Return: the object (no new reference), or NULL if @file is no object fd.
+ */
+struct mp_object *mp_object_from_file(struct file *file)
+{
+	return file->f_op == &mp_object_fops ? file->private_data : NULL;
+}
+
+/**
+ * mp_object_may_open() - may the caller open this object by name?
+ * @obj: the object
+ * @writable: write access is asked for too
+ *
+ * The owner, group and other bits of the object's mode decide, as for a
+ * file; CAP_DAC_OVERRIDE overrides them. Temporary memory is never reached
+ * by name.
+ *
+ * Return: 0, -ENOENT for temporary memory, or -EACCES.
+ */
+int mp_object_may_open(struct mp_object *obj, bool writable)
+{
+	umode_t want = writable ? 06 : 04;
+	umode_t mode = obj->mode;
+
+	if (!obj->mgr)
+		return -ENOENT;
+	if (uid_eq(current_fsuid(), obj->uid))
+		mode >>= 6;
+	else if (in_group_p(obj->gid))
+		mode >>= 3;
+	if ((mode & want) == want || capable(CAP_DAC_OVERRIDE))
+		return 0;
+	return -EACCES;
+}
+
+/**
+ * mp_object_check_control() - does a manager call name the current state?
+ * @obj: the object, its mutex held
+ * @control: the control the manager passed
+ *
+ * Return: 0, or -ENOENT when @control is stale or the object has no live
+ * kernel state (never initialised, terminated, destroyed, manager dead).
+ */
+int mp_object_check_control(struct mp_object *obj, u64 control)
+{
+	lockdep_assert_held(&obj->mutex);
+	if (obj->state != MP_INIT_SENT && obj->state != MP_READY)
+		return -ENOENT;
+	return control == obj->control ? 0 : -ENOENT;
+}
+
+/**
+ * mp_object_bump_locked() - wake the faults waiting on an object
+ * @obj: the object, its mutex held
+ */
+void mp_object_bump_locked(struct mp_object *obj)
+{
+	lockdep_assert_held(&obj->mutex);
+	WRITE_ONCE(obj->events, obj->events + 1);
+	wake_up_all(&obj->wait);
+}
+
+/* Drop the kernel's state of an object: pages, requests, the control. */
+static void mp_object_reset_locked(struct mp_object *obj)
+{
+	mp_fail_requests_locked(obj);
+	mp_cache_drop_all_locked(obj);
+	obj->state = MP_IDLE;
+	obj->control = 0;
+	/* The next incarnation starts afresh, as after creation. */
+	obj->may_cache = false;
+	obj->copy_strategy = MEMPAGER_COPY_NONE;
+	mp_object_bump_locked(obj);
+}
+
+static void mp_send_terminate_locked(struct mp_object *obj)
+{
+	struct mempager_msg msg = { .type = MEMPAGER_MSG_TERMINATE };
+
+	/* A manager that cannot be told has nothing to learn. */
+	if (!mp_post_locked(obj, &msg))
+		obj->stats.terminates++;
+}
+
+/* Terminate: tell the manager, then drop the object's kernel state. */
+static void mp_object_terminate_locked(struct mp_object *obj)
+{
+	mp_send_terminate_locked(obj);
+	mp_object_reset_locked(obj);
+}
+
+/**
+ * mp_object_set_attributes() - memory_object_ready / change_attributes
+ * @obj: the object
+ * @control: the control the manager answers for
+ * @may_cache: 0 or 1
+ * @copy_strategy: MEMPAGER_COPY_*
+ * @reply: send MEMPAGER_MSG_CHANGE_COMPLETED
+ *
+ * Makes the object ready and wakes the faults waiting for it. Turning
+ * caching off on an object that is no longer mapped terminates it before the
+ * change_completed message.
+ *
+ * Return: 0, -EINVAL, -EOPNOTSUPP, -ENOENT or -ENOMEM; nothing changes on
+ * error.
+ */
+int mp_object_set_attributes(struct mp_object *obj, u64 control,
+			     u32 may_cache, u32 copy_strategy, bool reply)
+{
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_CHANGE_COMPLETED,
+		.change.may_cache = may_cache,
+		.change.copy_strategy = copy_strategy,
+	};
+	int err;
+
+	if (may_cache > 1)
+		return -EINVAL;
+	if (copy_strategy > MEMPAGER_COPY_TEMPORARY)
+		return -EOPNOTSUPP;
+	mutex_lock(&obj->mutex);
+	err = mp_object_check_control(obj, control);
+	if (err)
+		goto out_unlock;
+	obj->may_cache = may_cache;
+	obj->copy_strategy = copy_strategy;
+	obj->state = MP_READY;
+	mp_object_bump_locked(obj);
+	if (!may_cache && !obj->nr_maps)
+		mp_object_terminate_locked(obj);
+	if (reply) {
+		msg.control = control;
+		err = mp_post_locked(obj, &msg);
+		if (err == -EPIPE)
+			err = 0;
+	}
+out_unlock:
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/**
+ * mp_object_get_attributes() - memory_object_get_attributes
+ * @obj: the object, its control already checked by the caller under @mutex
+ * @attr: receives out_ready, may_cache and copy_strategy
+ */
+void mp_object_get_attributes(struct mp_object *obj,
+			      struct mempager_attributes *attr)
+{
+	lockdep_assert_held(&obj->mutex);
+	attr->out_ready = obj->state == MP_READY;
+	attr->may_cache = obj->may_cache;
+	attr->copy_strategy = obj->copy_strategy;
+}
+
+/**
+ * mp_object_destroy() - memory_object_destroy
+ * @obj: the object
+ * @control: the control the manager names
+ *
+ * Sends terminate, returns no data, and fails the faults that wait. While
+ * mapped, resident pages stay readable and other faults fail; the object
+ * becomes idle at its last unmap.
+ *
+ * Return: 0 or -ENOENT.
+ */
+int mp_object_destroy(struct mp_object *obj, u64 control)
+{
+	int err;
+
+	mutex_lock(&obj->mutex);
+	err = mp_object_check_control(obj, control);
+	if (err)
+		goto out_unlock;
+	mp_send_terminate_locked(obj);
+	if (obj->nr_maps) {
+		obj->state = MP_DESTROYED;
+		mp_fail_requests_locked(obj);
+		mp_object_bump_locked(obj);
+	} else {
+		mp_object_reset_locked(obj);
+	}
+out_unlock:
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/**
+ * mp_object_manager_died() - the object's manager fd was closed
+ * @obj: the object
+ */
+void mp_object_manager_died(struct mp_object *obj)
+{
+	mutex_lock(&obj->mutex);
+	obj->state = MP_DEAD;
+	mp_fail_requests_locked(obj);
+	if (!obj->nr_maps)
+		mp_cache_drop_all_locked(obj);
+	mp_object_bump_locked(obj);
+	mutex_unlock(&obj->mutex);
+}
+
+/**
+ * mp_object_map_locked() - a new mapping of the object
+ * @obj: the object, its mutex held
+ *
+ * The first mapping of an object with no kernel state sends init with a new
+ * control.
+ *
+ * Return: 0, -ENXIO for an object destroyed or whose manager is dead, or
+ * -ENOMEM.
+ */
+int mp_object_map_locked(struct mp_object *obj)
+{
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_INIT,
+		.init.page_size = PAGE_SIZE,
+	};
+	int err;
+
+	lockdep_assert_held(&obj->mutex);
+	if (obj->state == MP_DEAD || obj->state == MP_DESTROYED)
+		return -ENXIO;
+	if (obj->state == MP_IDLE) {
+		obj->control = atomic64_inc_return(&mp_last_control);
+		msg.init.name = obj->name;
+		err = mp_post_locked(obj, &msg);
+		if (err) {
+			obj->control = 0;
+			return err == -EPIPE ? -ENXIO : err;
+		}
+		obj->state = MP_INIT_SENT;
+		obj->stats.inits++;
+	}
+	obj->nr_maps++;
+	return 0;
+}
+
+/**
+ * mp_object_unmap() - a mapping of the object went away
+ * @obj: the object
+ *
+ * At the last unmap an object that may not be cached is terminated; a
+ * destroyed one drops what it kept for its mappings.
+ */
+void mp_object_unmap(struct mp_object *obj)
+{
+	mutex_lock(&obj->mutex);
+	if (!--obj->nr_maps && obj->mgr) {
+		if (obj->state == MP_DESTROYED)
+			mp_object_reset_locked(obj);
+		else if ((obj->state == MP_READY ||
+			  obj->state == MP_INIT_SENT) && !obj->may_cache)
+			mp_object_terminate_locked(obj);
+		else if (obj->state == MP_DEAD)
+			mp_cache_drop_all_locked(obj);
+	}
+	mutex_unlock(&obj->mutex);
+}
+
+/**
+ * mp_objects_exit() - module unload: every object is gone by now
+ *
+ * Object files pin the module, so no object outlives it.
+ */
+void mp_objects_exit(void)
+{
+	WARN_ON(!xa_empty(&mp_names));
+	rcu_barrier();	/* kfree_rcu() of the last objects */
+}

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-object page cache: one set of pages per object, shared by every
+ * mapping in every process, filled by data_supply / data_unavailable and
+ * failed by data_error.
+ *
+ * An entry of mp_object.pages is either a resident struct page (holding a
+ * page reference) or, while a data_request is outstanding for the offset,
+ * a struct mp_request tagged with MP_REQUEST_TAG.
+ *
+ * Locking overview: writers of mp_object.pages hold mp_object.mutex (the
+ * xarray's own lock nests inside it). mp_cache_get() reads under RCU only,
+ * so faults on resident pages take no lock of ours. Page data is copied from
+ * the manager before the mutex is taken: copying may fault, and the fault
+ * may be on a mempager mapping.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "mempager_internal.h"
+
+#define MP_REQUEST_TAG 1
+/* Pages copied from the manager per trip through the object mutex. */
+#define MP_SUPPLY_BATCH 16
+
+/**
+ * mp_request_entry() - the request an xarray entry stands for
+ * @entry: an entry of mp_object.pages
+ *
+ * Return: the request, or NULL for a page or an empty entry.
+ */
+struct mp_request *mp_request_entry(void *entry)
+{
+	if (xa_pointer_tag(entry) != MP_REQUEST_TAG)
+		return NULL;
+	return xa_untag_pointer(entry);
+}
+
+/**
+ * mp_request_put() - drop a reference to a request
+ * @req: the request
+ */
+void mp_request_put(struct mp_request *req)
+{
+	if (refcount_dec_and_test(&req->ref))
+		kfree(req);
+}
+
+/**
+ * mp_request_complete_locked() - a request was answered or failed
+ * @obj: the object, its mutex held
+ * @req: the request, whose page cache entry is already replaced
+ * @result: 1 when the page is now resident, -EIO when the faults fail
+ *
+ * Drops the page cache's reference and wakes the waiting faults.
+ */
+void mp_request_complete_locked(struct mp_object *obj,
+				struct mp_request *req, int result)
+{
+	lockdep_assert_held(&obj->mutex);
+	WRITE_ONCE(req->result, result);
+	obj->outstanding--;
+	mp_request_put(req);
+	mp_object_bump_locked(obj);
+}
+
+/**
+ * mp_zero_page_alloc() - a zero-filled page charged to the caller's cgroup
+ *
+ * Return: the page, or NULL.
+ */
+struct page *mp_zero_page_alloc(void)
+{
+	return alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+}
+
+/**
+ * mp_cache_get() - look up a resident page without locks
+ * @obj: the object
+ * @pgoff: page offset in the object
+ *
+ * Return: the page with a new reference, or NULL when it is not resident.
+ */
+struct page *mp_cache_get(struct mp_object *obj, pgoff_t pgoff)
+{
+	struct page *page;
+	void *entry;
+
+	rcu_read_lock();
+	for (;;) {
+		entry = xa_load(&obj->pages, pgoff);
+		if (!entry || xa_pointer_tag(entry)) {
+			page = NULL;
+			break;
+		}
+		page = entry;
+		if (!get_page_unless_zero(page))
+			continue;
+		/* The page may have been freed and reused before the get. */
+		if (likely(xa_load(&obj->pages, pgoff) == page))
+			break;
+		put_page(page);
+	}
+	rcu_read_unlock();
+	return page;
+}
+
+/**
+ * mp_check_range() - validate a manager's offset and length
+ * @obj: the object
+ * @offset: byte offset
+ * @length: bytes
+ *
+ * Return: 0, -EINVAL for a length of 0 or values that are not page
+ * multiples, -EOVERFLOW for a range that overflows or ends past the object.
+ */
+int mp_check_range(struct mp_object *obj, u64 offset, u64 length)
+{
+	u64 end;
+
+	if (!length || !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(length))
+		return -EINVAL;
+	if (check_add_overflow(offset, length, &end) ||
+	    end > (u64)obj->npages << PAGE_SHIFT)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* Install @page at @pgoff, answering the request there if any. */
+static int mp_cache_install_locked(struct mp_object *obj, pgoff_t pgoff,
+				   struct page *page)
+{
+	struct mp_request *req;
+	void *old;
+
+	old = xa_store(&obj->pages, pgoff, page, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old))
+		return xa_err(old);
+	req = mp_request_entry(old);
+	if (req)
+		mp_request_complete_locked(obj, req, 1);
+	return 0;
+}
+
+static void mp_free_pages(struct page **pages, unsigned int n)
+{
+	while (n--)
+		put_page(pages[n]);
+}
+
+static int mp_copy_in(struct page **pages, unsigned int n, u64 data)
+{
+	unsigned int i;
+	void *dst;
+	int left;
+
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+		if (!pages[i]) {
+			mp_free_pages(pages, i);
+			return -ENOMEM;
+		}
+		dst = kmap_local_page(pages[i]);
+		left = copy_from_user(dst, u64_to_user_ptr(data) +
+				      (u64)i * PAGE_SIZE, PAGE_SIZE);
+		kunmap_local(dst);
+		if (left) {
+			mp_free_pages(pages, i + 1);
+			return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+/**
+ * mp_data_supply() - memory_object_data_supply
+ * @obj: the object
+ * @ds: the call's arguments, flags already checked
+ *
+ * Installs the pages in order, requested or not, and stops at the first
+ * page already present (reported as MEMPAGER_KERN_MEMORY_PRESENT in the
+ * reply). Pages are copied in batches: on -EFAULT or -ENOMEM the batches
+ * before the failing one stay installed.
+ *
+ * Return: 0, -ENOENT for a stale control, -EFAULT, -ENOMEM.
+ */
+int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
+{
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_SUPPLY_COMPLETED,
+		.supply.offset = ds->offset,
+		.supply.length = ds->length,
+		.supply.result = MEMPAGER_KERN_SUCCESS,
+	};
+	struct page *pages[MP_SUPPLY_BATCH];
+	pgoff_t first = ds->offset >> PAGE_SHIFT;
+	pgoff_t count = ds->length >> PAGE_SHIFT;
+	pgoff_t done = 0;
+	unsigned int n, i;
+	bool present = false;
+	int err = 0;
+
+	while (done < count && !present) {
+		n = min_t(pgoff_t, count - done, MP_SUPPLY_BATCH);
+		err = mp_copy_in(pages, n, ds->data + (u64)done * PAGE_SIZE);
+		if (err)
+			return err;
+
+		mutex_lock(&obj->mutex);
+		err = mp_object_check_control(obj, ds->control);
+		for (i = 0; i < n && !err; i++) {
+			pgoff_t pgoff = first + done + i;
+			void *entry = xa_load(&obj->pages, pgoff);
+
+			if (entry && !xa_pointer_tag(entry)) {
+				present = true;
+				msg.supply.result = MEMPAGER_KERN_MEMORY_PRESENT;
+				msg.supply.error_offset = (u64)pgoff << PAGE_SHIFT;
+				obj->stats.present++;
+				break;
+			}
+			set_page_private(pages[i], ds->lock_value);
+			err = mp_cache_install_locked(obj, pgoff, pages[i]);
+			if (err)
+				break;
+			obj->stats.supplied++;
+		}
+		if (!err && (present || done + n == count) &&
+		    (ds->flags & MEMPAGER_REPLY)) {
+			err = mp_post_locked(obj, &msg);
+			if (err == -EPIPE)
+				err = 0;
+		}
+		mutex_unlock(&obj->mutex);
+		/* Pages not installed: after a present one, or on error. */
+		mp_free_pages(pages + i, n - i);
+		if (err)
+			return err;
+		done += n;
+	}
+	return 0;
+}
+
+/**
+ * mp_data_unavailable() - memory_object_data_unavailable
+ * @obj: the object, its control already checked under its mutex by the
+ *	caller, which holds the mutex
+ * @first: first page
+ * @count: pages
+ *
+ * Zero-fills the pages that faults wait for; others are left alone.
+ *
+ * Return: 0 or -ENOMEM (pages before the failing one are filled).
+ */
+int mp_data_unavailable(struct mp_object *obj, pgoff_t first, pgoff_t count)
+{
+	struct page *page;
+	pgoff_t pgoff;
+	int err;
+
+	lockdep_assert_held(&obj->mutex);
+	for (pgoff = first; pgoff < first + count; pgoff++) {
+		if (!mp_request_entry(xa_load(&obj->pages, pgoff)))
+			continue;
+		page = mp_zero_page_alloc();
+		if (!page)
+			return -ENOMEM;
+		err = mp_cache_install_locked(obj, pgoff, page);
+		if (err) {
+			put_page(page);
+			return err;
+		}
+		obj->stats.unavailable++;
+	}
+	return 0;
+}
+
+/**
+ * mp_data_error() - memory_object_data_error
+ * @obj: the object, its mutex held and control checked
+ * @first: first page
+ * @count: pages
+ *
+ * Fails the faults waiting on the pages (SIGBUS); the pages stay absent so
+ * that the next access asks again. Pages nobody waits for are left alone.
+ *
+ * Return: 0.
+ */
+int mp_data_error(struct mp_object *obj, pgoff_t first, pgoff_t count)
+{
+	struct mp_request *req;
+	pgoff_t pgoff;
+
+	lockdep_assert_held(&obj->mutex);
+	for (pgoff = first; pgoff < first + count; pgoff++) {
+		req = mp_request_entry(xa_load(&obj->pages, pgoff));
+		if (!req)
+			continue;
+		xa_erase(&obj->pages, pgoff);
+		mp_request_complete_locked(obj, req, -EIO);
+		obj->stats.errors++;
+	}
+	return 0;
+}
+
+/**
+ * mp_fail_requests_locked() - fail every outstanding request of an object
+ * @obj: the object, its mutex held
+ */
+void mp_fail_requests_locked(struct mp_object *obj)
+{
+	unsigned long pgoff;
+	void *entry;
+
+	lockdep_assert_held(&obj->mutex);
+	xa_for_each(&obj->pages, pgoff, entry) {
+		struct mp_request *req = mp_request_entry(entry);
+
+		if (!req)
+			continue;
+		xa_erase(&obj->pages, pgoff);
+		mp_request_complete_locked(obj, req, -EIO);
+	}
+}
+
+/**
+ * mp_cache_drop_all_locked() - drop every resident page of an object
+ * @obj: the object, its mutex held, no request outstanding
+ *
+ * Mapped pages live on until their mappings go away.
+ */
+void mp_cache_drop_all_locked(struct mp_object *obj)
+{
+	unsigned long pgoff;
+	void *entry;
+
+	lockdep_assert_held(&obj->mutex);
+	xa_for_each(&obj->pages, pgoff, entry) {
+		struct page *page = entry;
+
+		if (WARN_ON_ONCE(xa_pointer_tag(entry)))
+			continue;
+		xa_erase(&obj->pages, pgoff);
+		set_page_private(page, 0);
+		put_page(page);
+	}
+}
+
+/**
+ * mp_cache_resident_locked() - count an object's resident pages
+ * @obj: the object, its mutex held
+ *
+ * Return: the number of resident pages.
+ */
+unsigned long mp_cache_resident_locked(struct mp_object *obj)
+{
+	unsigned long pgoff, n = 0;
+	void *entry;
+
+	xa_for_each(&obj->pages, pgoff, entry)
+		if (!xa_pointer_tag(entry))
+			n++;
+	return n;
+}

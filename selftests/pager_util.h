@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the mempager selftests: a test pager, message reading
+ * with time-outs, page patterns, and faults taken in child processes (so a
+ * SIGBUS is observed rather than suffered).
+ */
+#ifndef MEMPAGER_PAGER_UTIL_H
+#define MEMPAGER_PAGER_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+mman.h>/mman.h>
+mman.h>/socket.h>
+mman.h>/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libmempager.h"
+
+#define PS ((size_t)sysconf(_SC_PAGESIZE))
+/* How long the tests wait for something that must happen (TCG is slow). */
+#define TP_TIMEOUT_MS 20000
+/* How long they wait to be sure that something does not happen. */
+#define TP_QUIET_MS 300
+
+/**
+ * struct tpager - a test pager: a manager fd with one object
+ * @mfd: the manager fd
+ * @ofd: an object fd
+ * @name: the object's name
+ * @npages: its size in pages
+ * @ctl: its control, once tp_expect_init() saw the init message
+ */
+struct tpager {
+	int mfd;
+	int ofd;
+	uint64_t name;
+	size_t npages;
+	memory_object_control_t ctl;
+};
+
+static inline int tp_create(struct tpager *tp, size_t npages, unsigned int mode)
+{
+	uint32_t object;
+
+	memset(tp, 0, sizeof(*tp));
+	tp->npages = npages;
+	tp->mfd = mempager_open();
+	if (tp->mfd < 0)
+		return -1;
+	if (mempager_object_create(tp->mfd, npages * PS, mode, &object,
+				   &tp->ofd, &tp->name))
+		return -1;
+	tp->ctl.fd = tp->mfd;
+	tp->ctl.object = object;
+	return 0;
+}
+
+static inline void tp_destroy(struct tpager *tp)
+{
+	if (tp->ofd > 0)
+		close(tp->ofd);
+	if (tp->mfd > 0)
+		close(tp->mfd);
+}
+
+/* Read one message within @timeout_ms: 1, or 0 on time-out, -1 on error. */
+static inline int tp_next(int mfd, struct mempager_msg *m, int timeout_ms)
+{
+	struct pollfd p = { .fd = mfd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n <= 0)
+		return n;
+	return read(mfd, m, sizeof(*m)) == sizeof(*m) ? 1 : -1;
+}
+
+static inline void *tp_map(int fd, size_t npages, size_t first_page)
+{
+	return mmap(NULL, npages * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    first_page * PS);
+}
+
+/* The byte a test pager keeps at @i of page @pgoff, for pattern @seed. */
+static inline unsigned char tp_byte(size_t pgoff, size_t i, unsigned int seed)
+{
+	return (unsigned char)(pgoff * 131 + i * 7 + seed + (i >> 8));
+}
+
+static inline void tp_fill(void *buf, size_t pgoff, unsigned int seed)
+{
+	unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i < PS; i++)
+		b[i] = tp_byte(pgoff, i, seed);
+}
+
+/* 0 when the page at @p holds the pattern of @pgoff and @seed. */
+static inline int tp_check(const void *p, size_t pgoff, unsigned int seed)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < PS; i++)
+		if (b[i] != tp_byte(pgoff, i, seed))
+			return -1;
+	return 0;
+}
+
+/* Supply page @pgoff with its pattern; returns the kern_return_t. */
+static inline kern_return_t tp_supply(struct tpager *tp, size_t pgoff,
+				      unsigned int seed, int reply)
+{
+	char *buf = malloc(PS);
+	kern_return_t kr;
+
+	tp_fill(buf, pgoff, seed);
+	kr = memory_object_data_supply(tp->ctl, pgoff * PS, buf, PS, 0, 0,
+				       reply);
+	free(buf);
+	return kr;
+}
+
+/*
+ * Fork a child that touches byte 0 of @addr (reading it, or writing @val)
+ * and exits 0 if it then reads @val there, 1 otherwise.
+ */
+static inline pid_t tp_touch_child(volatile unsigned char *addr, int write,
+				   unsigned char val)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (write)
+			*addr = val;
+		_exit(*addr == val ? 0 : 1);
+	}
+	return pid;
+}
+
+/*
+ * Wait up to @timeout_ms for @pid; returns its wait status, or -1 on
+ * time-out (the child is then killed and reaped).
+ */
+static inline int tp_wait(pid_t pid, int timeout_ms)
+{
+	int status, waited = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -2;
+		if (waited >= timeout_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		usleep(10000);
+		waited += 10;
+	}
+}
+
+static inline int tp_sigbus(int status)
+{
+	return status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+}
+
+static inline int tp_exited_ok(int status)
+{
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Send @fd over a Unix socket (SCM_RIGHTS). */
+static inline int tp_send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte = 'F';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
+}
+
+/* Receive an fd sent by tp_send_fd(); -1 on error. */
+static inline int tp_recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c;
+	int fd;
+
+	if (recvmsg(sock, &mh, 0) != 1)
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/* A line of /sys/kernel/debug/mempager/objects for @name, parsed. */
+struct tp_stats {
+	unsigned long maps, resident, outstanding, requests, supplied;
+	unsigned long unavailable, errors, present, inits, terminates;
+	char state[16];
+};
+
+static inline int tp_stats(uint64_t name, struct tp_stats *s)
+{
+	FILE *f = fopen("/sys/kernel/debug/mempager/objects", "r");
+	char line[512];
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long n;
+		unsigned int handle;
+		unsigned long pages;
+
+		if (sscanf(line, "%llu %u %lu %15s %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu",
+			   &n, &handle, &pages, s->state, &s->maps,
+			   &s->resident, &s->outstanding, &s->requests,
+			   &s->supplied, &s->unavailable, &s->errors,
+			   &s->present, &s->inits, &s->terminates) == 14 &&
+		    n == name) {
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+#endif /* MEMPAGER_PAGER_UTIL_H */
