@@ -15,9 +15,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-mman.h>/mman.h>
-mman.h>/socket.h>
-mman.h>/wait.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
