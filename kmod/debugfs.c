@@ -26,17 +26,19 @@ static int mp_objects_show(struct seq_file *m, void *unused)
 	unsigned long name = 0;
 	struct mp_object *obj;
 
-	seq_puts(m, "name handle pages state maps resident outstanding requests supplied unavailable errors present inits terminates\n");
+	seq_puts(m, "name handle pages state maps resident outstanding requests supplied unavailable errors present inits terminates unlocks returned evicted\n");
 	while ((obj = mp_object_next(&name))) {
 		mutex_lock(&obj->mutex);
-		seq_printf(m, "%llu %u %lu %s %lu %lu %u %llu %llu %llu %llu %llu %llu %llu\n",
+		seq_printf(m, "%llu %u %lu %s %lu %lu %u %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
 			   obj->name, obj->handle, obj->npages,
 			   obj->mgr ? mp_state_names[obj->state] : "temporary",
-			   obj->nr_maps, mp_cache_resident_locked(obj),
+			   obj->nr_maps, obj->nr_resident,
 			   obj->outstanding, obj->stats.requests,
 			   obj->stats.supplied, obj->stats.unavailable,
 			   obj->stats.errors, obj->stats.present,
-			   obj->stats.inits, obj->stats.terminates);
+			   obj->stats.inits, obj->stats.terminates,
+			   obj->stats.unlocks, obj->stats.returned,
+			   obj->stats.evicted);
 		mutex_unlock(&obj->mutex);
 		mp_object_put(obj);
 		name++;

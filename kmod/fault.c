@@ -10,11 +10,18 @@
  * for it, yet they return VM_FAULT_RETRY: each leaves a ticket (task, page)
  * that its retry takes and turns into SIGBUS.
  *
+ * A resident page whose lock value forbids the access sends data_unlock
+ * (once per new access bit) and waits the same way.
+ *
  * Locking overview: the core holds mmap_lock or the VMA lock around every
  * function here; mp_object.mutex nests inside it and is dropped, as is the
- * fault lock, before waiting for the manager.
+ * fault lock, before waiting for the manager. The page lock nests inside
+ * the object mutex; ->fault returns pages locked (VM_FAULT_LOCKED) so that
+ * lock_request, which changes a page's lock value under the page lock and
+ * then zaps, cannot miss a PTE being set up.
  */
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -166,6 +173,42 @@ static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 	return res;
 }
 
+/* May this fault be granted by a page with this page's lock value? */
+static bool mp_access_allowed(struct page *page, bool write)
+{
+	unsigned int want = MEMPAGER_PROT_READ | (write ? MEMPAGER_PROT_WRITE : 0);
+
+	return !(mp_page_lock(page) & want);
+}
+
+/*
+ * The page's lock forbids the access: ask the manager with data_unlock,
+ * unless an unlock for these access bits is already on its way.
+ */
+static int mp_unlock_send_locked(struct mp_object *obj, pgoff_t pgoff,
+				 struct page *page, bool write)
+{
+	unsigned int want = MEMPAGER_PROT_READ | (write ? MEMPAGER_PROT_WRITE : 0);
+	unsigned int sent = mp_page_unlock_sent(page);
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_DATA_UNLOCK,
+		.request.offset = (u64)pgoff << PAGE_SHIFT,
+		.request.length = PAGE_SIZE,
+		.request.desired_access = want,
+	};
+	int err;
+
+	if ((sent & want) == want)
+		return 0;
+	err = mp_post_locked(obj, &msg);
+	if (err)
+		return err;
+	mp_page_set_bits(page, MP_PAGE_UNLOCK_MASK,
+			 (unsigned long)(sent | want) << MP_PAGE_UNLOCK_SHIFT);
+	obj->stats.unlocks++;
+	return 0;
+}
+
 static vm_fault_t mp_fault_slow(struct mp_object *obj, struct vm_fault *vmf)
 {
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
@@ -183,7 +226,19 @@ again:
 	req = mp_request_entry(entry);
 	if (entry && !req) {
 		page = entry;
-		goto out_page;
+		if (mp_access_allowed(page, write))
+			goto out_page;
+		/* Locked: only a ready manager can unlock it. */
+		if (obj->state != MP_READY)
+			goto out_sigbus;
+		switch (mp_unlock_send_locked(obj, pgoff, page, write)) {
+		case 0:
+			goto wait;
+		case -EPIPE:
+			goto out_sigbus;
+		default:
+			goto out_oom;
+		}
 	}
 	if (obj->state == MP_INIT_SENT) {
 		/* Faults before ready wait for it. */
@@ -198,8 +253,7 @@ again:
 		page = mp_zero_page_alloc();
 		if (!page)
 			goto out_oom;
-		if (xa_is_err(xa_store(&obj->pages, pgoff, page,
-				       GFP_KERNEL_ACCOUNT))) {
+		if (mp_cache_store_locked(obj, pgoff, page)) {
 			put_page(page);
 			goto out_oom;
 		}
@@ -227,10 +281,12 @@ wait:
 	goto again;
 
 out_page:
+	/* Locked before the mutex goes: see mp_return_range_locked(). */
 	get_page(page);
+	lock_page(page);
 	mutex_unlock(&obj->mutex);
 	vmf->page = page;
-	return 0;
+	return VM_FAULT_LOCKED;
 out_sigbus:
 	mutex_unlock(&obj->mutex);
 	return VM_FAULT_SIGBUS;
@@ -242,6 +298,7 @@ out_oom:
 static vm_fault_t mp_fault(struct vm_fault *vmf)
 {
 	struct mp_object *obj = vmf->vma->vm_private_data;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	struct page *page;
 
 	if (vmf->pgoff >= obj->npages)
@@ -249,8 +306,18 @@ static vm_fault_t mp_fault(struct vm_fault *vmf)
 	if (likely(!atomic_read(&obj->nr_tickets))) {
 		page = mp_cache_get(obj, vmf->pgoff);
 		if (page) {
-			vmf->page = page;
-			return 0;
+			/*
+			 * Under the page lock the page cannot leave the cache
+			 * nor change its lock value until the PTE is set.
+			 */
+			lock_page(page);
+			if (likely(xa_load(&obj->pages, vmf->pgoff) == page &&
+				   mp_access_allowed(page, write))) {
+				vmf->page = page;
+				return VM_FAULT_LOCKED;
+			}
+			unlock_page(page);
+			put_page(page);
 		}
 	}
 	return mp_fault_slow(obj, vmf);
@@ -278,6 +345,7 @@ static const struct vm_operations_struct mp_vm_ops = {
 	.open = mp_vm_open,
 	.close = mp_vm_close,
 	.fault = mp_fault,
+	.page_mkwrite = mp_page_mkwrite,
 };
 
 /**

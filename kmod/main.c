@@ -174,11 +174,17 @@ out_fdput:
 	return err;
 }
 
+/* The manager of a manager fd, or NULL for other fds. */
+static struct mp_manager *mp_file_manager(struct mempager_file *mf)
+{
+	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
+	return smp_load_acquire(&mf->mgr);
+}
+
 /* The object a manager call names, or NULL. Valid for the call's duration. */
 static struct mp_object *mp_managed_object(struct mp_ucmd *uc, u32 handle)
 {
-	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
-	struct mp_manager *mgr = smp_load_acquire(&uc->mf->mgr);
+	struct mp_manager *mgr = mp_file_manager(uc->mf);
 
 	return mgr ? xa_load(&mgr->objects, handle) : NULL;
 }
@@ -296,6 +302,63 @@ static int mp_destroy_ioctl(struct mp_ucmd *uc)
 	return mp_object_destroy(obj, d->control);
 }
 
+static int mp_lock_request_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_lock_request *lr = uc->cmd;
+	struct mp_object *obj;
+	int err;
+
+	if (lr->flags & ~MEMPAGER_REPLY ||
+	    lr->should_return > MEMPAGER_RETURN_ANYTHING ||
+	    lr->should_flush > 1 ||
+	    (lr->lock_value & ~MEMPAGER_PROT_ALL &&
+	     lr->lock_value != MEMPAGER_PROT_NO_CHANGE))
+		return -EINVAL;
+	obj = mp_managed_object(uc, lr->object);
+	if (!obj)
+		return -ENOENT;
+	err = mp_check_range(obj, lr->offset, lr->length);
+	if (err)
+		return err;
+	return mp_lock_request(obj, lr);
+}
+
+static int mp_synchronize_completed_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_synchronize_completed *sc = uc->cmd;
+	struct mp_object *obj;
+
+	if (sc->flags || sc->__reserved)
+		return -EINVAL;
+	obj = mp_managed_object(uc, sc->object);
+	if (!obj)
+		return -ENOENT;
+	return mp_synchronize_completed(obj, sc->control, sc->offset,
+					sc->length);
+}
+
+static int mp_receive_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_receive *r = uc->cmd;
+	struct mp_manager *mgr = mp_file_manager(uc->mf);
+	struct mp_recv rv = {
+		.msgs = u64_to_user_ptr(r->msgs),
+		.max = r->msgs_max,
+		.data = u64_to_user_ptr(r->data),
+		.data_size = r->data_size,
+	};
+	int err;
+
+	if (r->flags || r->out_msgs || r->out_data)
+		return -EINVAL;
+	if (!mgr)
+		return -EINVAL;
+	err = mp_manager_receive(mgr, &rv, uc->nonblock);
+	r->out_msgs = rv.out_msgs;
+	r->out_data = rv.out_data;
+	return err;
+}
+
 static int mp_region_ioctl(struct mp_ucmd *uc)
 {
 	struct mempager_region *r = uc->cmd;
@@ -364,6 +427,13 @@ static const struct mempager_ioctl_op mempager_ioctl_ops[] = {
 		 struct mempager_destroy, control),
 	IOCTL_OP(MEMPAGER_CMD_REGION, mp_region_ioctl,
 		 struct mempager_region, out_offset),
+	IOCTL_OP(MEMPAGER_CMD_LOCK_REQUEST, mp_lock_request_ioctl,
+		 struct mempager_lock_request, lock_value),
+	IOCTL_OP(MEMPAGER_CMD_SYNCHRONIZE_COMPLETED,
+		 mp_synchronize_completed_ioctl,
+		 struct mempager_synchronize_completed, length),
+	IOCTL_OP(MEMPAGER_CMD_RECEIVE, mp_receive_ioctl,
+		 struct mempager_receive, out_data),
 };
 
 /**
@@ -395,6 +465,7 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 		.mf = file->private_data,
 		.cmd = buf,
 		.new_fd = -1,
+		.nonblock = file->f_flags & O_NONBLOCK,
 	};
 	u32 user_size;
 	int ret;
@@ -459,23 +530,27 @@ static int mempager_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* read(2): messages only; see MEMPAGER_RECEIVE for page data. */
 static ssize_t mempager_read(struct file *file, char __user *buf,
 			     size_t count, loff_t *ppos)
 {
-	struct mempager_file *mf = file->private_data;
-	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
-	struct mp_manager *mgr = smp_load_acquire(&mf->mgr);
+	struct mp_manager *mgr = mp_file_manager(file->private_data);
+	struct mp_recv rv = {
+		.msgs = buf,
+		.max = min_t(size_t, count / sizeof(struct mempager_msg),
+			     UINT_MAX),
+	};
+	int err;
 
 	if (!mgr)
 		return -EINVAL;
-	return mp_manager_read(mgr, buf, count, file->f_flags & O_NONBLOCK);
+	err = mp_manager_receive(mgr, &rv, file->f_flags & O_NONBLOCK);
+	return err ? err : rv.out_msgs * sizeof(struct mempager_msg);
 }
 
 static __poll_t mempager_poll(struct file *file, poll_table *pt)
 {
-	struct mempager_file *mf = file->private_data;
-	/* Pairs with smp_store_release() in mp_object_create_ioctl(). */
-	struct mp_manager *mgr = smp_load_acquire(&mf->mgr);
+	struct mp_manager *mgr = mp_file_manager(file->private_data);
 
 	return mgr ? mp_manager_poll(mgr, file, pt) : EPOLLERR;
 }
@@ -540,11 +615,17 @@ static struct miscdevice mempager_miscdev = {
 
 static int __init mempager_init(void)
 {
-	int err = misc_register(&mempager_miscdev);
+	int err = mp_shrinker_init();
 
-	if (!err)
-		mp_debugfs_init();
-	return err;
+	if (err)
+		return err;
+	err = misc_register(&mempager_miscdev);
+	if (err) {
+		mp_shrinker_exit();
+		return err;
+	}
+	mp_debugfs_init();
+	return 0;
 }
 
 static void __exit mempager_exit(void)
@@ -552,6 +633,7 @@ static void __exit mempager_exit(void)
 	mp_debugfs_exit();
 	misc_deregister(&mempager_miscdev);
 	mp_objects_exit();
+	mp_shrinker_exit();
 }
 
 module_init(mempager_init);

@@ -79,6 +79,9 @@ enum mp_object_state {
  * @unavailable: pages zero-filled (data_unavailable or temporary memory)
  * @errors: faults failed by data_error
  * @present: data_supply calls stopped by a page already present
+ * @unlocks: data_unlock messages sent
+ * @returned: pages sent back with data_return
+ * @evicted: pages dropped or returned by the shrinker
  * @inits: init messages sent
  * @terminates: terminate messages sent
  */
@@ -88,6 +91,9 @@ struct mp_stats {
 	u64 unavailable;
 	u64 errors;
 	u64 present;
+	u64 unlocks;
+	u64 returned;
+	u64 evicted;
 	u64 inits;
 	u64 terminates;
 };
@@ -113,6 +119,9 @@ struct mp_stats {
  * @may_cache: keep the object's pages when it is no longer mapped
  * @copy_strategy: MEMPAGER_COPY_*
  * @nr_maps: VMAs mapping the object
+ * @nr_resident: resident pages in @pages
+ * @syncs: struct mp_sync: msync(2) calls waiting for synchronize_completed
+ * @scan_next: where the shrinker looks next
  * @outstanding: data_requests sent and not answered
  * @pages: page offset to a resident struct page (a page reference each),
  *	or to a tagged struct mp_request while a request is outstanding
@@ -121,6 +130,7 @@ struct mp_stats {
  * @events: bumped, under @mutex, at every change faults may wait for
  * @wait: faults waiting for @events to change
  * @stats: counters
+ * @node: in the shrinker's list of objects (managed objects only)
  */
 struct mp_object {
 	struct kref ref;
@@ -141,6 +151,9 @@ struct mp_object {
 	bool may_cache;
 	u32 copy_strategy;
 	unsigned long nr_maps;
+	unsigned long nr_resident;
+	struct list_head syncs;
+	pgoff_t scan_next;
 	unsigned int outstanding;
 	struct xarray pages;
 	struct list_head tickets;
@@ -148,7 +161,36 @@ struct mp_object {
 	unsigned long events;
 	wait_queue_head_t wait;
 	struct mp_stats stats;
+	struct list_head node;
 };
+
+/*
+ * Per-page state kept in page_private() of a resident page, changed under
+ * the object mutex (the lock bits also under the page lock): the lock value
+ * (access the kernel must not grant), precious, and the accesses a
+ * data_unlock was sent for.
+ */
+#define MP_PAGE_LOCK_MASK	0x7UL
+#define MP_PAGE_PRECIOUS	0x8UL
+#define MP_PAGE_UNLOCK_SHIFT	4
+#define MP_PAGE_UNLOCK_MASK	(0x7UL << MP_PAGE_UNLOCK_SHIFT)
+
+static inline unsigned int mp_page_lock(struct page *page)
+{
+	return page_private(page) & MP_PAGE_LOCK_MASK;
+}
+
+static inline unsigned int mp_page_unlock_sent(struct page *page)
+{
+	return (page_private(page) & MP_PAGE_UNLOCK_MASK) >>
+		MP_PAGE_UNLOCK_SHIFT;
+}
+
+static inline void mp_page_set_bits(struct page *page, unsigned long mask,
+				    unsigned long bits)
+{
+	set_page_private(page, (page_private(page) & ~mask) | bits);
+}
 
 /**
  * struct mp_request - one outstanding data_request for a page
@@ -180,12 +222,14 @@ struct mempager_file {
  * @cmd: the caller's structure, copied in; copied back on success
  * @new_file: a file to install as @new_fd once the output reached the caller
  * @new_fd: the reserved fd number, or -1
+ * @nonblock: the file is O_NONBLOCK
  */
 struct mp_ucmd {
 	struct mempager_file *mf;
 	void *cmd;
 	struct file *new_file;
 	int new_fd;
+	bool nonblock;
 };
 
 /* main.c */
@@ -193,13 +237,48 @@ int mempager_api_ioctl(struct mp_ucmd *uc);
 u64 mempager_supported_ioctls(void);
 extern unsigned int mp_max_outstanding;
 
+/**
+ * struct mp_msg_entry - a queued kernel to manager message
+ * @node: in mp_manager.queue
+ * @msg: the message
+ * @npages: pages of data it carries (data_return)
+ * @pages: those pages, a reference each
+ */
+struct mp_msg_entry {
+	struct list_head node;
+	struct mempager_msg msg;
+	unsigned int npages;
+	struct page *pages[];
+};
+
+/**
+ * struct mp_recv - a receive call's buffers
+ * @msgs: user array of struct mempager_msg
+ * @max: its length
+ * @data: user buffer for page data
+ * @data_size: its size
+ * @out_msgs: messages delivered
+ * @out_data: bytes of page data delivered
+ */
+struct mp_recv {
+	void __user *msgs;
+	unsigned int max;
+	void __user *data;
+	u64 data_size;
+	unsigned int out_msgs;
+	u64 out_data;
+};
+
 /* msgqueue.c */
 struct mp_manager *mp_manager_alloc(void);
 void mp_manager_put(struct mp_manager *mgr);
 void mp_manager_kill(struct mp_manager *mgr);
+struct mp_msg_entry *mp_msg_alloc(unsigned int npages, gfp_t gfp);
+void mp_msg_free(struct mp_msg_entry *e);
+int mp_msg_post_locked(struct mp_object *obj, struct mp_msg_entry *e);
 int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg);
-ssize_t mp_manager_read(struct mp_manager *mgr, char __user *buf,
-			size_t count, bool nonblock);
+int mp_manager_receive(struct mp_manager *mgr, struct mp_recv *rv,
+		       bool nonblock);
 __poll_t mp_manager_poll(struct mp_manager *mgr, struct file *file,
 			 poll_table *pt);
 
@@ -239,7 +318,26 @@ void mp_request_complete_locked(struct mp_object *obj,
 void mp_cache_drop_all_locked(struct mp_object *obj);
 void mp_fail_requests_locked(struct mp_object *obj);
 struct page *mp_zero_page_alloc(void);
-unsigned long mp_cache_resident_locked(struct mp_object *obj);
+extern atomic_long_t mp_resident_total;
+
+int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
+			  struct page *page);
+struct page *mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff);
+
+/* lock.c */
+int mp_lock_request(struct mp_object *obj,
+		    const struct mempager_lock_request *lr);
+int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
+			   pgoff_t count, u32 should_return, bool flush,
+			   u32 lock_value);
+vm_fault_t mp_page_mkwrite(struct vm_fault *vmf);
+int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync);
+int mp_synchronize_completed(struct mp_object *obj, u64 control, u64 offset,
+			     u64 length);
+void mp_shrinker_track(struct mp_object *obj);
+void mp_shrinker_untrack(struct mp_object *obj);
+int mp_shrinker_init(void);
+void mp_shrinker_exit(void);
 
 /* fault.c */
 int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma);

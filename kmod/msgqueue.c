@@ -3,22 +3,22 @@
  * The manager's message queue: kernel to manager messages, in the order
  * they were posted, read as fixed-size records from the manager fd.
  *
+ * A message may carry pages (data_return): the entry owns a reference to
+ * each until MEMPAGER_RECEIVE copies them out.
+ *
  * Locking overview: mp_manager.lock (a spinlock) protects the queue and the
  * dead flag. Posting happens with the object's mutex held, so one object's
  * messages are queued in sequence-number order; the queue lock nests inside
  * the object mutex.
  */
+#include <linux/highmem.h>
+#include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "mempager_internal.h"
-
-struct mp_msg_entry {
-	struct list_head node;
-	struct mempager_msg msg;
-};
 
 /**
  * mp_manager_alloc() - allocate the receive side of a manager fd
@@ -49,7 +49,7 @@ static void mp_manager_flush(struct mp_manager *mgr)
 	mgr->queued = 0;
 	spin_unlock(&mgr->lock);
 	list_for_each_entry_safe(e, tmp, &old, node)
-		kfree(e);
+		mp_msg_free(e);
 }
 
 static void mp_manager_release(struct kref *ref)
@@ -96,34 +96,51 @@ void mp_manager_kill(struct mp_manager *mgr)
 }
 
 /**
- * mp_post_locked() - queue a message for an object's manager
- * @obj: the object, its mutex held
- * @msg: the message; its object and seqno fields are filled here, and its
- *	control unless the caller set one
+ * mp_msg_alloc() - allocate a message entry
+ * @npages: room for this many pages of data
+ * @gfp: allocation flags (GFP_NOWAIT from reclaim)
  *
- * Return: 0, -ENOMEM (nothing queued), or -EPIPE when the manager is dead.
+ * Return: a zeroed entry, or NULL.
  */
-int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg)
+struct mp_msg_entry *mp_msg_alloc(unsigned int npages, gfp_t gfp)
+{
+	return kzalloc(struct_size_t(struct mp_msg_entry, pages, npages),
+		       gfp | __GFP_ACCOUNT);
+}
+
+/**
+ * mp_msg_free() - free a message entry and the pages it holds
+ * @e: the entry
+ */
+void mp_msg_free(struct mp_msg_entry *e)
+{
+	while (e->npages)
+		put_page(e->pages[--e->npages]);
+	kfree(e);
+}
+
+/**
+ * mp_msg_post_locked() - queue a message entry for an object's manager
+ * @obj: the object, its mutex held
+ * @e: the entry; its object and seqno are filled here, and its control
+ *	unless set. Consumed: freed when it cannot be queued.
+ *
+ * Return: 0, or -EPIPE when there is no live manager.
+ */
+int mp_msg_post_locked(struct mp_object *obj, struct mp_msg_entry *e)
 {
 	struct mp_manager *mgr = obj->mgr;
-	struct mp_msg_entry *e;
 
 	lockdep_assert_held(&obj->mutex);
+	e->msg.object = obj->handle;
+	if (!e->msg.control)
+		e->msg.control = obj->control;
 	if (!mgr)
-		return -EPIPE;
-	e = kmalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
-	if (!e)
-		return -ENOMEM;
-	msg->object = obj->handle;
-	if (!msg->control)
-		msg->control = obj->control;
-	e->msg = *msg;
-
+		goto out_dead;
 	spin_lock(&mgr->lock);
 	if (mgr->dead) {
 		spin_unlock(&mgr->lock);
-		kfree(e);
-		return -EPIPE;
+		goto out_dead;
 	}
 	e->msg.seqno = ++obj->seqno;
 	list_add_tail(&e->node, &mgr->queue);
@@ -131,17 +148,52 @@ int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg)
 	spin_unlock(&mgr->lock);
 	wake_up_interruptible_poll(&mgr->wait, EPOLLIN | EPOLLRDNORM);
 	return 0;
+
+out_dead:
+	mp_msg_free(e);
+	return -EPIPE;
 }
 
-/* Take up to @max messages off the queue, in order, into @list. */
-static unsigned int mp_dequeue(struct mp_manager *mgr, struct list_head *list,
-			       unsigned int max)
+/**
+ * mp_post_locked() - queue a message without data for an object's manager
+ * @obj: the object, its mutex held
+ * @msg: the message, as for mp_msg_post_locked()
+ *
+ * Return: 0, -ENOMEM (nothing queued), or -EPIPE when the manager is dead.
+ */
+int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg)
 {
+	struct mp_msg_entry *e = mp_msg_alloc(0, GFP_KERNEL);
+
+	if (!e)
+		return -ENOMEM;
+	e->msg = *msg;
+	return mp_msg_post_locked(obj, e);
+}
+
+/*
+ * Take messages off the queue, in order, into @list: at most @max, and only
+ * while their page data fits in @data_left bytes.
+ */
+static unsigned int mp_dequeue(struct mp_manager *mgr, struct list_head *list,
+			       unsigned int max, u64 data_left, bool *too_big)
+{
+	struct mp_msg_entry *e;
 	unsigned int n = 0;
 
+	*too_big = false;
 	spin_lock(&mgr->lock);
 	while (n < max && !list_empty(&mgr->queue)) {
-		list_move_tail(mgr->queue.next, list);
+		u64 bytes;
+
+		e = list_first_entry(&mgr->queue, struct mp_msg_entry, node);
+		bytes = (u64)e->npages << PAGE_SHIFT;
+		if (bytes > data_left) {
+			*too_big = !n;
+			break;
+		}
+		data_left -= bytes;
+		list_move_tail(&e->node, list);
 		mgr->queued--;
 		n++;
 	}
@@ -159,32 +211,66 @@ static void mp_requeue(struct mp_manager *mgr, struct list_head *list,
 	spin_unlock(&mgr->lock);
 }
 
+/* Copy one message and its pages out; the data goes at rv->out_data. */
+static int mp_copy_out(struct mp_recv *rv, struct mp_msg_entry *e)
+{
+	void __user *data = rv->data + rv->out_data;
+	unsigned int i;
+
+	if (e->npages)
+		e->msg.data_return.data_offset = rv->out_data;
+	for (i = 0; i < e->npages; i++) {
+		void *src = kmap_local_page(e->pages[i]);
+		unsigned long left;
+
+		left = copy_to_user(data + ((u64)i << PAGE_SHIFT), src,
+				    PAGE_SIZE);
+		kunmap_local(src);
+		if (left)
+			return -EFAULT;
+	}
+	if (copy_to_user(rv->msgs + rv->out_msgs * sizeof(e->msg), &e->msg,
+			 sizeof(e->msg)))
+		return -EFAULT;
+	rv->out_msgs++;
+	rv->out_data += (u64)e->npages << PAGE_SHIFT;
+	return 0;
+}
+
 /**
- * mp_manager_read() - read(2) on a manager fd
+ * mp_manager_receive() - read(2) and MEMPAGER_RECEIVE on a manager fd
  * @mgr: the manager
- * @buf: user buffer
- * @count: its size; whole messages are copied, as many as fit
+ * @rv: where messages and page data go; out_msgs and out_data are set
  * @nonblock: O_NONBLOCK: return -EAGAIN rather than wait
  *
- * Return: bytes copied, -EINVAL for a buffer smaller than one message,
- * -EAGAIN, -ERESTARTSYS, or -EFAULT (the messages stay queued).
+ * Waits for a first message, then copies as many whole messages as fit
+ * (and whose page data fits). Messages that fault on the way out stay
+ * queued.
+ *
+ * Return: 0 with at least one message delivered, -EINVAL for room for no
+ * message, -EMSGSIZE when the first message's data does not fit, -EAGAIN,
+ * -ERESTARTSYS, or -EFAULT when not even one message could be copied.
  */
-ssize_t mp_manager_read(struct mp_manager *mgr, char __user *buf,
-			size_t count, bool nonblock)
+int mp_manager_receive(struct mp_manager *mgr, struct mp_recv *rv,
+		       bool nonblock)
 {
-	unsigned int max = min_t(size_t, count / sizeof(struct mempager_msg),
-				 1024);
+	unsigned int max = min(rv->max, 1024U);
 	struct mp_msg_entry *e, *tmp;
 	unsigned int n, copied = 0;
+	bool too_big;
 	LIST_HEAD(list);
 	int ret;
 
+	rv->out_msgs = 0;
+	rv->out_data = 0;
 	if (!max)
 		return -EINVAL;
 	for (;;) {
-		n = mp_dequeue(mgr, &list, max);
+		n = mp_dequeue(mgr, &list, max, rv->data_size, &too_big);
 		if (n)
 			break;
+		if (too_big)
+			return -EMSGSIZE;
 		if (nonblock)
 			return -EAGAIN;
 		ret = wait_event_interruptible(mgr->wait,
@@ -194,20 +280,18 @@ ssize_t mp_manager_read(struct mp_manager *mgr, char __user *buf,
 	}
 
 	list_for_each_entry_safe(e, tmp, &list, node) {
-		if (copy_to_user(buf + copied * sizeof(e->msg), &e->msg,
-				 sizeof(e->msg)))
+		if (mp_copy_out(rv, e))
 			break;
 		list_del(&e->node);
-		kfree(e);
+		mp_msg_free(e);
 		copied++;
 	}
 	if (copied < n) {
-		/* A fault in the buffer: keep what was not delivered. */
 		mp_requeue(mgr, &list, n - copied);
 		if (!copied)
 			return -EFAULT;
 	}
-	return copied * sizeof(struct mempager_msg);
+	return 0;
 }
 
 /**

@@ -28,6 +28,7 @@ static atomic64_t mp_last_control = ATOMIC64_INIT(0);
 /* The object's private file: the vm_file of every mapping of the object. */
 static const struct file_operations mp_mapping_fops = {
 	.owner = THIS_MODULE,
+	.fsync = mp_fsync,
 };
 
 static int mp_object_fd_mmap(struct file *file, struct vm_area_struct *vma)
@@ -72,6 +73,8 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	mutex_init(&obj->mutex);
 	xa_init_flags(&obj->pages, XA_FLAGS_ACCOUNT);
 	INIT_LIST_HEAD(&obj->tickets);
+	INIT_LIST_HEAD(&obj->syncs);
+	INIT_LIST_HEAD(&obj->node);
 	init_waitqueue_head(&obj->wait);
 	obj->npages = size >> PAGE_SHIFT;
 	obj->uid = current_fsuid();
@@ -104,6 +107,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 			goto out_put;
 		/* The handle table's reference. */
 		kref_get(&obj->ref);
+		mp_shrinker_track(obj);
 	}
 	return obj;
 
@@ -122,6 +126,8 @@ static void mp_object_release(struct kref *ref)
 	struct mp_object *obj = container_of(ref, struct mp_object, ref);
 
 	xa_erase(&mp_names, obj->name);
+	if (!list_empty(&obj->node))
+		mp_shrinker_untrack(obj);
 	mutex_lock(&obj->mutex);
 	mp_fail_requests_locked(obj);
 	mp_cache_drop_all_locked(obj);
@@ -300,9 +306,16 @@ static void mp_send_terminate_locked(struct mp_object *obj)
 		obj->stats.terminates++;
 }
 
-/* Terminate: tell the manager, then drop the object's kernel state. */
+/*
+ * Terminate: return the dirty and precious pages of a permanent object, tell
+ * the manager, then drop the object's kernel state.
+ */
 static void mp_object_terminate_locked(struct mp_object *obj)
 {
+	if (obj->copy_strategy != MEMPAGER_COPY_TEMPORARY)
+		mp_return_range_locked(obj, 0, obj->npages,
+				       MEMPAGER_RETURN_ALL, true,
+				       MEMPAGER_PROT_NO_CHANGE);
 	mp_send_terminate_locked(obj);
 	mp_object_reset_locked(obj);
 }

@@ -128,20 +128,50 @@ int mp_check_range(struct mp_object *obj, u64 offset, u64 length)
 	return 0;
 }
 
-/* Install @page at @pgoff, answering the request there if any. */
-static int mp_cache_install_locked(struct mp_object *obj, pgoff_t pgoff,
-				   struct page *page)
+/* Resident pages of all objects, for the shrinker's count. */
+atomic_long_t mp_resident_total = ATOMIC_LONG_INIT(0);
+
+/**
+ * mp_cache_store_locked() - make a page resident
+ * @obj: the object, its mutex held
+ * @pgoff: where; empty or holding a request, which is answered
+ * @page: the page; the cache takes over the caller's reference
+ *
+ * Return: 0 or -ENOMEM (the caller keeps its reference then).
+ */
+int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
+			  struct page *page)
 {
 	struct mp_request *req;
 	void *old;
 
+	lockdep_assert_held(&obj->mutex);
 	old = xa_store(&obj->pages, pgoff, page, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old))
 		return xa_err(old);
+	obj->nr_resident++;
+	atomic_long_inc(&mp_resident_total);
 	req = mp_request_entry(old);
 	if (req)
 		mp_request_complete_locked(obj, req, 1);
 	return 0;
+}
+
+/**
+ * mp_cache_remove_locked() - take a resident page out of the cache
+ * @obj: the object, its mutex held
+ * @pgoff: a resident page's offset
+ *
+ * Return: the page; the caller owns the cache's reference.
+ */
+struct page *mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff)
+{
+	struct page *page = xa_erase(&obj->pages, pgoff);
+
+	lockdep_assert_held(&obj->mutex);
+	obj->nr_resident--;
+	atomic_long_dec(&mp_resident_total);
+	return page;
 }
 
 static void mp_free_pages(struct page **pages, unsigned int n)
@@ -221,8 +251,10 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 				obj->stats.present++;
 				break;
 			}
-			set_page_private(pages[i], ds->lock_value);
-			err = mp_cache_install_locked(obj, pgoff, pages[i]);
+			set_page_private(pages[i], ds->lock_value |
+					 (ds->flags & MEMPAGER_SUPPLY_PRECIOUS ?
+					  MP_PAGE_PRECIOUS : 0));
+			err = mp_cache_store_locked(obj, pgoff, pages[i]);
 			if (err)
 				break;
 			obj->stats.supplied++;
@@ -267,7 +299,7 @@ int mp_data_unavailable(struct mp_object *obj, pgoff_t first, pgoff_t count)
 		page = mp_zero_page_alloc();
 		if (!page)
 			return -ENOMEM;
-		err = mp_cache_install_locked(obj, pgoff, page);
+		err = mp_cache_store_locked(obj, pgoff, page);
 		if (err) {
 			put_page(page);
 			return err;
@@ -342,25 +374,9 @@ void mp_cache_drop_all_locked(struct mp_object *obj)
 
 		if (WARN_ON_ONCE(xa_pointer_tag(entry)))
 			continue;
-		xa_erase(&obj->pages, pgoff);
+		page = mp_cache_remove_locked(obj, pgoff);
 		set_page_private(page, 0);
 		put_page(page);
 	}
 }
 
-/**
- * mp_cache_resident_locked() - count an object's resident pages
- * @obj: the object, its mutex held
- *
- * Return: the number of resident pages.
- */
-unsigned long mp_cache_resident_locked(struct mp_object *obj)
-{
-	unsigned long pgoff, n = 0;
-	void *entry;
-
-	xa_for_each(&obj->pages, pgoff, entry)
-		if (!xa_pointer_tag(entry))
-			n++;
-	return n;
-}

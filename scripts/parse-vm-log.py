@@ -65,7 +65,7 @@ def main():
                     f"rc={rc}")
                 section = None
             elif word in ("kmemleak-begin", "dmesg-begin"):
-                section = word
+                section = word[:-len("-begin")]
             elif word in ("kmemleak-end", "dmesg-end"):
                 section = None
             elif word == "kmemleak-unavailable":

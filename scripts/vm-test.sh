@@ -45,7 +45,7 @@ echo "vm-test: booting $lane lane ($(basename "$kernel"))" >&2
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp 2 \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$build/initramfs-$lane.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=4 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5 rdinit=/init" \
 	</dev/null >"$log" 2>&1 || echo "vm-test: qemu exited with $?" >>"$log"
 
 python3 "$SCRIPTS_DIR/parse-vm-log.py" "$lane" "$log" "$build/$lane.summary"

@@ -226,6 +226,7 @@ static inline int tp_recv_fd(int sock)
 struct tp_stats {
 	unsigned long maps, resident, outstanding, requests, supplied;
 	unsigned long unavailable, errors, present, inits, terminates;
+	unsigned long unlocks, returned, evicted;
 	char state[16];
 };
 
@@ -242,11 +243,12 @@ static inline int tp_stats(uint64_t name, struct tp_stats *s)
 		unsigned int handle;
 		unsigned long pages;
 
-		if (sscanf(line, "%llu %u %lu %15s %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu",
+		if (sscanf(line, "%llu %u %lu %15s %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu",
 			   &n, &handle, &pages, s->state, &s->maps,
 			   &s->resident, &s->outstanding, &s->requests,
 			   &s->supplied, &s->unavailable, &s->errors,
-			   &s->present, &s->inits, &s->terminates) == 14 &&
+			   &s->present, &s->inits, &s->terminates,
+			   &s->unlocks, &s->returned, &s->evicted) == 17 &&
 		    n == name) {
 			found = 0;
 			break;
@@ -254,6 +256,89 @@ static inline int tp_stats(uint64_t name, struct tp_stats *s)
 	}
 	fclose(f);
 	return found;
+}
+
+/* memory_object_lock_request through the raw ioctl; 0 or -1 and errno. */
+static inline int tp_lock(struct tpager *tp, size_t first, size_t npages,
+			  unsigned int should_return, int flush,
+			  unsigned int lock_value, int reply)
+{
+	struct mempager_lock_request lr = {
+		.size = sizeof(lr), .object = tp->ctl.object,
+		.control = tp->ctl.control, .offset = first * PS,
+		.length = npages * PS, .should_return = should_return,
+		.should_flush = flush, .lock_value = lock_value,
+		.flags = reply ? MEMPAGER_REPLY : 0,
+	};
+
+	return ioctl(tp->mfd, MEMPAGER_LOCK_REQUEST, &lr);
+}
+
+/*
+ * One message with its page data (copied to @data, at most @data_size
+ * bytes) within @timeout_ms: 1, 0 on time-out, -1 on error.
+ */
+static inline int tp_recv(int mfd, struct mempager_msg *m, void *data,
+			  size_t data_size, int timeout_ms)
+{
+	struct pollfd p = { .fd = mfd, .events = POLLIN };
+	struct mempager_receive r = {
+		.size = sizeof(r), .msgs = (uintptr_t)m, .msgs_max = 1,
+		.data = (uintptr_t)data, .data_size = data_size,
+	};
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n <= 0)
+		return n;
+	if (ioctl(mfd, MEMPAGER_RECEIVE, &r))
+		return -1;
+	if (r.out_msgs == 1 && m->type == MEMPAGER_MSG_DATA_RETURN &&
+	    m->data_return.data_offset)
+		memmove(data, (char *)data + m->data_return.data_offset,
+			m->data_return.length);
+	return r.out_msgs;
+}
+
+/*
+ * Assertions shared by the tests: they need kselftest_harness.h, which every
+ * test includes before this file.
+ */
+/* Map the whole object, read the init message, answer ready. */
+static inline unsigned char *map_ready(struct __test_metadata *_metadata,
+				struct tpager *tp, int may_cache)
+{
+	struct mempager_msg m;
+	unsigned char *p = tp_map(tp->ofd, tp->npages, 0);
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, tp_next(tp->mfd, &m, TP_TIMEOUT_MS));
+	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
+	tp->ctl = mempager_msg_control(tp->mfd, &m);
+	ASSERT_EQ(KERN_SUCCESS, memory_object_ready(tp->ctl, may_cache,
+						    MEMORY_OBJECT_COPY_DELAY));
+	return p;
+}
+
+static inline void expect_request(struct __test_metadata *_metadata,
+			   struct tpager *tp, size_t pgoff, unsigned int access)
+{
+	struct mempager_msg m;
+
+	ASSERT_EQ(1, tp_next(tp->mfd, &m, TP_TIMEOUT_MS));
+	ASSERT_EQ(MEMPAGER_MSG_DATA_REQUEST, m.type);
+	EXPECT_EQ(tp->ctl.object, m.object);
+	EXPECT_EQ(tp->ctl.control, m.control);
+	EXPECT_EQ(pgoff * PS, m.request.offset);
+	EXPECT_EQ(PS, m.request.length);
+	EXPECT_EQ(access, m.request.desired_access);
+}
+
+static inline void expect_quiet(struct __test_metadata *_metadata, struct tpager *tp)
+{
+	struct mempager_msg m;
+
+	ASSERT_EQ(0, tp_next(tp->mfd, &m, TP_QUIET_MS))
+		TH_LOG("unexpected message type %u", m.type);
 }
 
 #endif /* MEMPAGER_PAGER_UTIL_H */

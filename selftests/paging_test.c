@@ -29,44 +29,6 @@ FIXTURE_TEARDOWN(pager)
 	tp_destroy(&self->tp);
 }
 
-/* Map the whole object, read the init message, answer ready. */
-static unsigned char *map_ready(struct __test_metadata *_metadata,
-				struct tpager *tp, int may_cache)
-{
-	struct mempager_msg m;
-	unsigned char *p = tp_map(tp->ofd, tp->npages, 0);
-
-	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(1, tp_next(tp->mfd, &m, TP_TIMEOUT_MS));
-	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
-	tp->ctl = mempager_msg_control(tp->mfd, &m);
-	ASSERT_EQ(KERN_SUCCESS, memory_object_ready(tp->ctl, may_cache,
-						    MEMORY_OBJECT_COPY_DELAY));
-	return p;
-}
-
-static void expect_request(struct __test_metadata *_metadata,
-			   struct tpager *tp, size_t pgoff, unsigned int access)
-{
-	struct mempager_msg m;
-
-	ASSERT_EQ(1, tp_next(tp->mfd, &m, TP_TIMEOUT_MS));
-	ASSERT_EQ(MEMPAGER_MSG_DATA_REQUEST, m.type);
-	EXPECT_EQ(tp->ctl.object, m.object);
-	EXPECT_EQ(tp->ctl.control, m.control);
-	EXPECT_EQ(pgoff * PS, m.request.offset);
-	EXPECT_EQ(PS, m.request.length);
-	EXPECT_EQ(access, m.request.desired_access);
-}
-
-static void expect_quiet(struct __test_metadata *_metadata, struct tpager *tp)
-{
-	struct mempager_msg m;
-
-	ASSERT_EQ(0, tp_next(tp->mfd, &m, TP_QUIET_MS))
-		TH_LOG("unexpected message type %u", m.type);
-}
-
 /* 1: the first map sends one init; a second map sends none. */
 TEST_F(pager, item01_init_once)
 {

@@ -83,6 +83,12 @@
 #define MEMPAGER_COPY_DELAY	2
 #define MEMPAGER_COPY_TEMPORARY	3
 
+/* lock_request's should_return, as in Mach (ANYTHING as in XNU). */
+#define MEMPAGER_RETURN_NONE		0
+#define MEMPAGER_RETURN_DIRTY		1
+#define MEMPAGER_RETURN_ALL		2
+#define MEMPAGER_RETURN_ANYTHING	3
+
 /* Kernel return codes carried in messages (Mach's kern_return_t). */
 #define MEMPAGER_KERN_SUCCESS		0
 #define MEMPAGER_KERN_MEMORY_PRESENT	23
@@ -102,6 +108,9 @@ enum {
 	MEMPAGER_CMD_DATA_ERROR = 0x09,
 	MEMPAGER_CMD_DESTROY = 0x0a,
 	MEMPAGER_CMD_REGION = 0x0b,
+	MEMPAGER_CMD_LOCK_REQUEST = 0x0c,
+	MEMPAGER_CMD_SYNCHRONIZE_COMPLETED = 0x0d,
+	MEMPAGER_CMD_RECEIVE = 0x0e,
 	MEMPAGER_CMD_MAX,
 };
 
@@ -212,6 +221,9 @@ struct mempager_object_bind {
 #define MEMPAGER_REPLY _BITUL(0)
 /* MEMPAGER_DATA_SUPPLY: the pages are precious (returned even when clean). */
 #define MEMPAGER_SUPPLY_PRECIOUS _BITUL(1)
+
+/* MEMPAGER_MSG_SYNCHRONIZE flags: what the msync(2) asked for. */
+#define MEMPAGER_SYNC_SYNCHRONOUS _BITUL(0)
 
 /**
  * struct mempager_attributes - ioctl(MEMPAGER_READY),
@@ -360,6 +372,101 @@ struct mempager_region {
 #define MEMPAGER_REGION _IO(MEMPAGER_TYPE, MEMPAGER_CMD_REGION)
 
 /**
+ * struct mempager_lock_request - ioctl(MEMPAGER_LOCK_REQUEST)
+ * @size: sizeof(struct mempager_lock_request)
+ * @flags: MEMPAGER_REPLY to be sent MEMPAGER_MSG_LOCK_COMPLETED
+ * @object: Object handle
+ * @should_return: MEMPAGER_RETURN_NONE, _DIRTY, _ALL (dirty and precious)
+ *	or _ANYTHING (every resident page)
+ * @control: The object's control
+ * @offset: Object offset, page aligned
+ * @length: Bytes, a non-zero page multiple
+ * @should_flush: 1 to drop the pages from memory after returning them
+ *	(dirty data not returned is discarded); else 0
+ * @lock_value: MEMPAGER_PROT_* bits the kernel must not grant without a
+ *	data_unlock, replacing the pages' lock; MEMPAGER_PROT_NO_CHANGE keeps it
+ *
+ * memory_object_lock_request(): for every resident page of the range, in
+ * this order: set the lock, taking away from every process's page tables the
+ * access it forbids; return the pages @should_return asks for with
+ * MEMPAGER_MSG_DATA_RETURN (kernel_copy = !@should_flush); flush. Faults
+ * waiting on the range are woken and ask again. With MEMPAGER_REPLY,
+ * MEMPAGER_MSG_LOCK_COMPLETED follows the last data_return, also when no
+ * page was resident.
+ */
+struct mempager_lock_request {
+	__u32 size;
+	__u32 flags;
+	__u32 object;
+	__u32 should_return;
+	__aligned_u64 control;
+	__aligned_u64 offset;
+	__aligned_u64 length;
+	__u32 should_flush;
+	__u32 lock_value;
+};
+
+#define MEMPAGER_LOCK_REQUEST _IO(MEMPAGER_TYPE, MEMPAGER_CMD_LOCK_REQUEST)
+
+/**
+ * struct mempager_synchronize_completed - ioctl(MEMPAGER_SYNCHRONIZE_COMPLETED)
+ * @size: sizeof(struct mempager_synchronize_completed)
+ * @flags: Must be 0
+ * @object: Object handle
+ * @__reserved: Must be 0
+ * @control: The object's control
+ * @offset: Echoes the MEMPAGER_MSG_SYNCHRONIZE message
+ * @length: Echoes the MEMPAGER_MSG_SYNCHRONIZE message
+ *
+ * memory_object_synchronize_completed(): the msync(2) that sent the
+ * matching synchronize message returns. ENOENT when none waits.
+ */
+struct mempager_synchronize_completed {
+	__u32 size;
+	__u32 flags;
+	__u32 object;
+	__u32 __reserved;
+	__aligned_u64 control;
+	__aligned_u64 offset;
+	__aligned_u64 length;
+};
+
+#define MEMPAGER_SYNCHRONIZE_COMPLETED \
+	_IO(MEMPAGER_TYPE, MEMPAGER_CMD_SYNCHRONIZE_COMPLETED)
+
+/**
+ * struct mempager_receive - ioctl(MEMPAGER_RECEIVE): take kernel messages
+ *	and the page data they carry
+ * @size: sizeof(struct mempager_receive)
+ * @flags: Must be 0
+ * @msgs: User address of an array of &struct mempager_msg
+ * @msgs_max: Its length (at least 1)
+ * @out_msgs: Messages written
+ * @data: User address of a buffer for page data
+ * @data_size: Its size in bytes
+ * @out_data: Bytes of page data written
+ *
+ * Like read(2) on the manager fd (it waits for a first message unless the
+ * fd is O_NONBLOCK: EAGAIN), but also delivers the page data of
+ * MEMPAGER_MSG_DATA_RETURN: each such message's data_return.data_offset
+ * says where in @data its bytes are. Delivery stops before a message whose
+ * data does not fit; EMSGSIZE when not even the first one fits. One call
+ * takes any number of pages: no syscall per page.
+ */
+struct mempager_receive {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 msgs;
+	__u32 msgs_max;
+	__u32 out_msgs;
+	__aligned_u64 data;
+	__aligned_u64 data_size;
+	__aligned_u64 out_data;
+};
+
+#define MEMPAGER_RECEIVE _IO(MEMPAGER_TYPE, MEMPAGER_CMD_RECEIVE)
+
+/**
  * DOC: Kernel messages
  *
  * read(2) on a manager fd returns whole &struct mempager_msg records, as many
@@ -367,6 +474,10 @@ struct mempager_region {
  * EAGAIN with O_NONBLOCK when none is queued). poll(2) reports EPOLLIN while
  * one is queued. Each carries the object handle, the call, its arguments and
  * the object's sequence number, which grows by one per message of the object.
+ *
+ * Messages that carry page data (MEMPAGER_MSG_DATA_RETURN) are delivered
+ * only by MEMPAGER_RECEIVE: read(2) stops before one, and fails with
+ * EMSGSIZE when one is first in the queue.
  */
 enum mempager_msg_type {
 	MEMPAGER_MSG_INIT = 1,
@@ -374,6 +485,10 @@ enum mempager_msg_type {
 	MEMPAGER_MSG_SUPPLY_COMPLETED = 3,
 	MEMPAGER_MSG_CHANGE_COMPLETED = 4,
 	MEMPAGER_MSG_TERMINATE = 5,
+	MEMPAGER_MSG_DATA_UNLOCK = 6,
+	MEMPAGER_MSG_DATA_RETURN = 7,
+	MEMPAGER_MSG_LOCK_COMPLETED = 8,
+	MEMPAGER_MSG_SYNCHRONIZE = 9,
 };
 
 /**
@@ -384,13 +499,23 @@ enum mempager_msg_type {
  * @control: The control the message is about
  * @init: MEMPAGER_MSG_INIT: @init.name is the object's name,
  *	@init.page_size the kernel page size
- * @request: MEMPAGER_MSG_DATA_REQUEST: @request.offset, @request.length and
- *	@request.desired_access (MEMPAGER_PROT_READ, or READ|WRITE for a write)
+ * @request: MEMPAGER_MSG_DATA_REQUEST and MEMPAGER_MSG_DATA_UNLOCK:
+ *	@request.offset, @request.length and @request.desired_access
+ *	(MEMPAGER_PROT_READ, or READ|WRITE for a write)
  * @supply: MEMPAGER_MSG_SUPPLY_COMPLETED: @supply.offset and @supply.length
  *	echo the call, @supply.result is a MEMPAGER_KERN_* code and
  *	@supply.error_offset the first offset it applies to
  * @change: MEMPAGER_MSG_CHANGE_COMPLETED: @change.may_cache and
  *	@change.copy_strategy echo the call
+ * @data_return: MEMPAGER_MSG_DATA_RETURN: @data_return.length bytes at
+ *	@data_return.offset, found at @data_return.data_offset in the
+ *	MEMPAGER_RECEIVE data buffer; @data_return.dirty is 0 only for clean
+ *	precious pages (or RETURN_ANYTHING); @data_return.kernel_copy is 1
+ *	when the kernel kept the pages
+ * @range: MEMPAGER_MSG_LOCK_COMPLETED and MEMPAGER_MSG_SYNCHRONIZE:
+ *	@range.offset and @range.length echo the lock_request, or give the
+ *	msync(2) range; @range.flags is 0 for lock_completed and for
+ *	synchronize MEMPAGER_SYNC_* bits
  * @raw: The union as plain words; unused words are 0
  */
 struct mempager_msg {
@@ -421,6 +546,19 @@ struct mempager_msg {
 			__u32 may_cache;
 			__u32 copy_strategy;
 		} change;
+		struct {
+			__aligned_u64 offset;
+			__aligned_u64 length;
+			__u32 dirty;
+			__u32 kernel_copy;
+			__aligned_u64 data_offset;
+		} data_return;
+		struct {
+			__aligned_u64 offset;
+			__aligned_u64 length;
+			__u32 flags;
+			__u32 __reserved;
+		} range;
 		__aligned_u64 raw[5];
 	};
 };

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Locks, write-back and coherence: lock_request, write faults through
+ * page_mkwrite, data_return, msync (synchronize) and the shrinker.
+ *
+ * Every write to a shared mapping goes through mp_page_mkwrite(), which marks
+ * the page dirty under the object mutex and returns it locked, so the PTE is
+ * made writable before anyone else can look at the page. To take access
+ * away, lock_request changes a page's lock value under the page lock and
+ * then zaps the range from every process's page tables
+ * (unmap_mapping_range() on the object's own address_space); zapping moves
+ * the PTE dirty bits to the page, and no page can become dirty again while
+ * the object mutex is held.
+ *
+ * Locking overview, in order: mp_object.mutex, then the page lock of one
+ * page at a time, then i_mmap_rwsem and the page table locks inside
+ * unmap_mapping_range(). The shrinker only trylocks the object mutex and
+ * never waits for user space.
+ */
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+
+#include "mempager_internal.h"
+
+/* Pages in one data_return message at most (64 KiB with 4 KiB pages). */
+#define MP_RETURN_MAX 16
+
+/**
+ * struct mp_sync - an msync(2) waiting for synchronize_completed
+ * @node: in mp_object.syncs
+ * @offset: the range's offset, echoed by the manager
+ * @length: the range's length, echoed by the manager
+ * @done: the manager answered
+ */
+struct mp_sync {
+	struct list_head node;
+	u64 offset;
+	u64 length;
+	bool done;
+};
+
+/* A data_return under construction: contiguous pages, one dirty state. */
+struct mp_return {
+	struct mp_msg_entry *e;
+	pgoff_t next;		/* the page that would extend it */
+};
+
+static int mp_return_flush(struct mp_object *obj, struct mp_return *r)
+{
+	struct mp_msg_entry *e = r->e;
+	int err;
+
+	if (!e)
+		return 0;
+	r->e = NULL;
+	e->msg.data_return.length = (u64)e->npages << PAGE_SHIFT;
+	obj->stats.returned += e->npages;
+	err = mp_msg_post_locked(obj, e);
+	return err == -EPIPE ? 0 : err;
+}
+
+/*
+ * Add @page (a reference the return takes over) at @pgoff to the return
+ * being built, starting a new message when it does not extend it.
+ */
+static int mp_return_add(struct mp_object *obj, struct mp_return *r,
+			 pgoff_t pgoff, struct page *page, bool dirty,
+			 bool kernel_copy, gfp_t gfp)
+{
+	struct mp_msg_entry *e = r->e;
+	int err;
+
+	if (e && (r->next != pgoff || e->msg.data_return.dirty != dirty ||
+		  e->npages == MP_RETURN_MAX)) {
+		err = mp_return_flush(obj, r);
+		if (err)
+			return err;
+		e = NULL;
+	}
+	if (!e) {
+		e = mp_msg_alloc(MP_RETURN_MAX, gfp);
+		if (!e)
+			return -ENOMEM;
+		e->msg.type = MEMPAGER_MSG_DATA_RETURN;
+		e->msg.data_return.offset = (u64)pgoff << PAGE_SHIFT;
+		e->msg.data_return.dirty = dirty;
+		e->msg.data_return.kernel_copy = kernel_copy;
+		r->e = e;
+	}
+	e->pages[e->npages++] = page;
+	r->next = pgoff + 1;
+	return 0;
+}
+
+static struct page *mp_page_copy(struct page *page, gfp_t gfp)
+{
+	struct page *copy = alloc_page(gfp | __GFP_HIGHMEM | __GFP_ACCOUNT);
+
+	if (copy)
+		copy_highpage(copy, page);
+	return copy;
+}
+
+static bool mp_should_return(struct page *page, bool dirty, u32 should_return)
+{
+	switch (should_return) {
+	case MEMPAGER_RETURN_ANYTHING:
+		return true;
+	case MEMPAGER_RETURN_ALL:
+		return dirty || (page_private(page) & MP_PAGE_PRECIOUS);
+	case MEMPAGER_RETURN_DIRTY:
+		return dirty;
+	default:
+		return false;
+	}
+}
+
+/* Zap a range of the object from every process's page tables. */
+static void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
+{
+	if (obj->nr_maps)
+		unmap_mapping_range(obj->file->f_mapping,
+				    (loff_t)first << PAGE_SHIFT,
+				    (loff_t)count << PAGE_SHIFT, 1);
+}
+
+/**
+ * mp_return_range_locked() - the work of lock_request on resident pages
+ * @obj: the object, its mutex held
+ * @first: first page
+ * @count: pages
+ * @should_return: MEMPAGER_RETURN_*
+ * @flush: drop the pages (dirty data not returned is discarded)
+ * @lock_value: new lock value, or MEMPAGER_PROT_NO_CHANGE
+ *
+ * Sets the lock, zaps the range from every page table, queues data_return
+ * messages (kernel_copy when not flushing: the manager gets a copy taken
+ * now) and flushes. Wakes the faults waiting on the object.
+ *
+ * Return: 0 or -ENOMEM (the pages before the failing one are done).
+ */
+int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
+			   pgoff_t count, u32 should_return, bool flush,
+			   u32 lock_value)
+{
+	struct mp_return r = { };
+	unsigned long pgoff;
+	struct page *page;
+	void *entry;
+	int err = 0;
+
+	lockdep_assert_held(&obj->mutex);
+	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
+		if (xa_pointer_tag(entry))
+			continue;
+		page = entry;
+		lock_page(page);
+		if (lock_value != MEMPAGER_PROT_NO_CHANGE)
+			mp_page_set_bits(page, MP_PAGE_LOCK_MASK |
+					 MP_PAGE_UNLOCK_MASK, lock_value);
+		else
+			mp_page_set_bits(page, MP_PAGE_UNLOCK_MASK, 0);
+		unlock_page(page);
+	}
+	mp_zap_range(obj, first, count);
+
+	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
+		bool dirty;
+
+		if (xa_pointer_tag(entry))
+			continue;
+		page = entry;
+		dirty = PageDirty(page);
+		if (mp_should_return(page, dirty, should_return)) {
+			struct page *data = flush ? page :
+					    mp_page_copy(page, GFP_KERNEL);
+
+			if (!data) {
+				err = -ENOMEM;
+				break;
+			}
+			err = mp_return_add(obj, &r, pgoff, data, dirty,
+					    !flush, GFP_KERNEL);
+			if (err) {
+				if (!flush)
+					put_page(data);
+				break;
+			}
+			ClearPageDirty(page);
+			if (flush)
+				mp_cache_remove_locked(obj, pgoff);
+		} else if (flush) {
+			put_page(mp_cache_remove_locked(obj, pgoff));
+		}
+	}
+	if (!err)
+		err = mp_return_flush(obj, &r);
+	else
+		mp_return_flush(obj, &r);
+	mp_object_bump_locked(obj);
+	return err;
+}
+
+/**
+ * mp_lock_request() - memory_object_lock_request
+ * @obj: the object
+ * @lr: the call, flags and values checked by the caller
+ *
+ * Return: 0, -ENOENT for a stale control, or -ENOMEM.
+ */
+int mp_lock_request(struct mp_object *obj,
+		    const struct mempager_lock_request *lr)
+{
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_LOCK_COMPLETED,
+		.range.offset = lr->offset,
+		.range.length = lr->length,
+	};
+	int err;
+
+	mutex_lock(&obj->mutex);
+	err = mp_object_check_control(obj, lr->control);
+	if (!err)
+		err = mp_return_range_locked(obj, lr->offset >> PAGE_SHIFT,
+					     lr->length >> PAGE_SHIFT,
+					     lr->should_return,
+					     lr->should_flush, lr->lock_value);
+	if (!err && (lr->flags & MEMPAGER_REPLY)) {
+		err = mp_post_locked(obj, &msg);
+		if (err == -EPIPE)
+			err = 0;
+	}
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/**
+ * mp_page_mkwrite() - a page of a shared mapping is about to be written
+ * @vmf: the fault
+ *
+ * Marks the page dirty and returns it locked, so the PTE becomes writable
+ * before a lock_request can look at the page again. When the page's lock
+ * forbids writing, or the page left the cache, the PTE is zapped and the
+ * fault retried through ->fault, which asks the manager and may wait.
+ *
+ * Return: VM_FAULT_LOCKED, or VM_FAULT_NOPAGE to refault.
+ */
+vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
+{
+	struct mp_object *obj = vmf->vma->vm_private_data;
+	struct page *page = vmf->page;
+	bool ok;
+
+	mutex_lock(&obj->mutex);
+	ok = xa_load(&obj->pages, vmf->pgoff) == page &&
+	     !(mp_page_lock(page) & (MEMPAGER_PROT_READ | MEMPAGER_PROT_WRITE));
+	if (!ok) {
+		mp_zap_range(obj, vmf->pgoff, 1);
+		mutex_unlock(&obj->mutex);
+		return VM_FAULT_NOPAGE;
+	}
+	lock_page(page);
+	SetPageDirty(page);
+	mutex_unlock(&obj->mutex);
+	return VM_FAULT_LOCKED;
+}
+
+/**
+ * mp_fsync() - msync(MS_SYNC) of a mapping: memory_object_synchronize
+ * @file: the object's private file
+ * @start: first byte
+ * @end: last byte (inclusive)
+ * @datasync: unused: there is no metadata
+ *
+ * Returns the dirty pages of the range to the manager (kernel_copy), sends
+ * synchronize and waits, killably, for synchronize_completed.
+ *
+ * Return: 0, -EIO when the manager is gone or the object terminated
+ * meanwhile, -EINTR when killed, -ENOMEM.
+ */
+int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	struct mp_object *obj = file->private_data;
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_SYNCHRONIZE,
+		.range.flags = MEMPAGER_SYNC_SYNCHRONOUS,
+	};
+	struct mp_sync sync = { };
+	pgoff_t first, last;
+	unsigned long seen;
+	int err;
+
+	if (!obj->mgr)
+		return 0;
+	first = start >> PAGE_SHIFT;
+	last = min_t(u64, (u64)end >> PAGE_SHIFT, obj->npages - 1);
+	if (start < 0 || first > last)
+		return 0;
+	sync.offset = (u64)first << PAGE_SHIFT;
+	sync.length = (u64)(last - first + 1) << PAGE_SHIFT;
+
+	mutex_lock(&obj->mutex);
+	if (obj->state != MP_READY) {
+		err = obj->state == MP_INIT_SENT ? 0 : -EIO;
+		goto out_unlock;
+	}
+	err = mp_return_range_locked(obj, first, last - first + 1,
+				     MEMPAGER_RETURN_DIRTY, false,
+				     MEMPAGER_PROT_NO_CHANGE);
+	if (err)
+		goto out_unlock;
+	msg.range.offset = sync.offset;
+	msg.range.length = sync.length;
+	err = mp_post_locked(obj, &msg);
+	if (err)
+		goto out_unlock;
+	list_add_tail(&sync.node, &obj->syncs);
+	while (!sync.done) {
+		if (obj->state != MP_READY) {
+			err = -EIO;
+			break;
+		}
+		seen = obj->events;
+		mutex_unlock(&obj->mutex);
+		err = wait_event_killable(obj->wait,
+					  READ_ONCE(obj->events) != seen);
+		mutex_lock(&obj->mutex);
+		if (err) {
+			err = -EINTR;
+			break;
+		}
+	}
+	list_del(&sync.node);
+out_unlock:
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/**
+ * mp_synchronize_completed() - memory_object_synchronize_completed
+ * @obj: the object
+ * @control: the object's control
+ * @offset: echoes a synchronize message
+ * @length: echoes a synchronize message
+ *
+ * Return: 0, or -ENOENT for a stale control or when no msync waits for
+ * that range.
+ */
+int mp_synchronize_completed(struct mp_object *obj, u64 control, u64 offset,
+			     u64 length)
+{
+	struct mp_sync *sync;
+	int err;
+
+	mutex_lock(&obj->mutex);
+	err = mp_object_check_control(obj, control);
+	if (err)
+		goto out_unlock;
+	err = -ENOENT;
+	list_for_each_entry(sync, &obj->syncs, node) {
+		if (!sync->done && sync->offset == offset &&
+		    sync->length == length) {
+			sync->done = true;
+			mp_object_bump_locked(obj);
+			err = 0;
+			break;
+		}
+	}
+out_unlock:
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/*
+ * The shrinker: under memory pressure, clean pages that nobody else holds
+ * are dropped; dirty and precious ones go back to the manager with
+ * data_return (kernel_copy 0). It never waits for user space: the object
+ * mutex is only trylocked and message memory is GFP_NOWAIT.
+ */
+static LIST_HEAD(mp_shrink_list);
+static DEFINE_SPINLOCK(mp_shrink_lock);
+static struct shrinker *mp_shrinker;
+
+/**
+ * mp_shrinker_track() - let the shrinker see a managed object
+ * @obj: the object
+ */
+void mp_shrinker_track(struct mp_object *obj)
+{
+	spin_lock(&mp_shrink_lock);
+	list_add_tail(&obj->node, &mp_shrink_list);
+	spin_unlock(&mp_shrink_lock);
+}
+
+/**
+ * mp_shrinker_untrack() - the object is going away
+ * @obj: the object
+ */
+void mp_shrinker_untrack(struct mp_object *obj)
+{
+	spin_lock(&mp_shrink_lock);
+	list_del(&obj->node);
+	spin_unlock(&mp_shrink_lock);
+}
+
+static unsigned long mp_shrink_count(struct shrinker *s,
+				     struct shrink_control *sc)
+{
+	long n = atomic_long_read(&mp_resident_total);
+
+	return n > 0 ? n : SHRINK_EMPTY;
+}
+
+/* Evict up to @budget pages of one object, its mutex held. */
+static unsigned long mp_shrink_object(struct mp_object *obj,
+				      unsigned long budget)
+{
+	bool can_return = obj->state == MP_READY && obj->mgr &&
+			  obj->copy_strategy != MEMPAGER_COPY_TEMPORARY;
+	struct mp_return r = { };
+	unsigned long freed = 0;
+	unsigned long pgoff;
+	struct page *page;
+	void *entry;
+
+	if (!obj->nr_resident || obj->state == MP_INIT_SENT)
+		return 0;
+	mp_zap_range(obj, 0, obj->npages);
+	xa_for_each_start(&obj->pages, pgoff, entry, obj->scan_next) {
+		bool dirty, keep;
+
+		if (freed >= budget)
+			break;
+		obj->scan_next = pgoff + 1;
+		if (xa_pointer_tag(entry))
+			continue;
+		page = entry;
+		/* Mapped again already, pinned, or being faulted in. */
+		if (page_ref_count(page) != 1 || !trylock_page(page))
+			continue;
+		dirty = PageDirty(page);
+		keep = dirty || (page_private(page) & MP_PAGE_PRECIOUS);
+		if (keep && (!can_return ||
+			     mp_return_add(obj, &r, pgoff, page, dirty, false,
+					   GFP_NOWAIT | __GFP_NOWARN))) {
+			unlock_page(page);
+			continue;
+		}
+		ClearPageDirty(page);
+		unlock_page(page);
+		mp_cache_remove_locked(obj, pgoff);
+		if (!keep)
+			put_page(page);
+		obj->stats.evicted++;
+		freed++;
+	}
+	if (freed < budget)
+		obj->scan_next = 0;	/* wrap around next time */
+	mp_return_flush(obj, &r);
+	return freed;
+}
+
+static unsigned long mp_shrink_scan(struct shrinker *s,
+				    struct shrink_control *sc)
+{
+	unsigned long freed = 0, rounds = 0;
+	struct mp_object *obj;
+
+	while (freed < sc->nr_to_scan && rounds++ < 64) {
+		spin_lock(&mp_shrink_lock);
+		obj = list_first_entry_or_null(&mp_shrink_list,
+					       struct mp_object, node);
+		if (obj) {
+			/* Round robin: the next scan starts at the next one. */
+			list_move_tail(&obj->node, &mp_shrink_list);
+			if (!kref_get_unless_zero(&obj->ref))
+				obj = NULL;
+		}
+		spin_unlock(&mp_shrink_lock);
+		if (!obj)
+			break;
+		if (mutex_trylock(&obj->mutex)) {
+			freed += mp_shrink_object(obj, sc->nr_to_scan - freed);
+			mutex_unlock(&obj->mutex);
+		}
+		mp_object_put(obj);
+	}
+	return freed ? freed : SHRINK_STOP;
+}
+
+/**
+ * mp_shrinker_init() - register the shrinker
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mp_shrinker_init(void)
+{
+	mp_shrinker = shrinker_alloc(0, "mempager");
+	if (!mp_shrinker)
+		return -ENOMEM;
+	mp_shrinker->count_objects = mp_shrink_count;
+	mp_shrinker->scan_objects = mp_shrink_scan;
+	shrinker_register(mp_shrinker);
+	return 0;
+}
+
+/**
+ * mp_shrinker_exit() - unregister the shrinker
+ */
+void mp_shrinker_exit(void)
+{
+	shrinker_free(mp_shrinker);
+}
