@@ -134,11 +134,12 @@ enum mp_wait_result {
 
 /*
  * Wait for the object to change (@req answered, ready, a request slot
- * free, death). Called with the object mutex held; returns without it.
+ * free, death), or with @throttle for the manager to drain its queue.
+ * Called with the object mutex held; returns without it.
  */
 static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 					 struct vm_fault *vmf,
-					 struct mp_request *req)
+					 struct mp_request *req, bool throttle)
 {
 	unsigned long seen = obj->events;
 	bool retry = vmf->flags & FAULT_FLAG_ALLOW_RETRY;
@@ -156,8 +157,13 @@ static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 	if (retry)
 		release_fault_lock(vmf);
 
-	killed = wait_event_killable(obj->wait,
-				     READ_ONCE(obj->events) != seen);
+	if (throttle)
+		killed = wait_event_killable(obj->mgr->drain_wait,
+					     !mp_manager_congested(obj->mgr) ||
+					     READ_ONCE(obj->mgr->dead));
+	else
+		killed = wait_event_killable(obj->wait,
+					     READ_ONCE(obj->events) != seen);
 	res = retry ? MP_WAIT_RETRY : MP_WAIT_AGAIN;
 	if (!killed && req && READ_ONCE(req->result) < 0) {
 		if (retry)
@@ -213,12 +219,22 @@ static vm_fault_t mp_fault_slow(struct mp_object *obj, struct vm_fault *vmf)
 {
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	pgoff_t pgoff = vmf->pgoff;
+	struct page *zero = NULL;
 	struct mp_request *req;
 	enum mp_wait_result res;
 	struct page *page;
 	void *entry;
 
 again:
+	/*
+	 * Temporary memory is zero-filled here; allocate before taking the
+	 * mutex, which the shrinker needs to make room.
+	 */
+	if (!obj->mgr && !zero) {
+		zero = mp_zero_page_alloc();
+		if (!zero)
+			return VM_FAULT_OOM;
+	}
 	mutex_lock(&obj->mutex);
 	if (mp_ticket_take_locked(obj, pgoff))
 		goto out_sigbus;
@@ -249,19 +265,19 @@ again:
 		goto out_sigbus;
 
 	if (!obj->mgr) {
-		/* Temporary memory: zero fill in the kernel. */
-		page = mp_zero_page_alloc();
-		if (!page)
+		if (mp_cache_store_locked(obj, pgoff, zero))
 			goto out_oom;
-		if (mp_cache_store_locked(obj, pgoff, page)) {
-			put_page(page);
-			goto out_oom;
-		}
+		page = zero;
+		zero = NULL;
 		obj->stats.unavailable++;
 		goto out_page;
 	}
 
 	if (!req) {
+		if (mp_manager_congested(obj->mgr)) {
+			res = mp_fault_wait(obj, vmf, NULL, true);
+			goto waited;
+		}
 		if (obj->outstanding >= READ_ONCE(mp_max_outstanding))
 			goto wait;	/* for a free request slot */
 		req = mp_request_send_locked(obj, pgoff, write);
@@ -273,7 +289,10 @@ again:
 	}
 	refcount_inc(&req->ref);
 wait:
-	res = mp_fault_wait(obj, vmf, req);
+	res = mp_fault_wait(obj, vmf, req, false);
+waited:
+	if (res != MP_WAIT_AGAIN && zero)
+		put_page(zero);
 	if (res == MP_WAIT_RETRY)
 		return VM_FAULT_RETRY;
 	if (res == MP_WAIT_FAILED)
@@ -285,13 +304,19 @@ out_page:
 	get_page(page);
 	lock_page(page);
 	mutex_unlock(&obj->mutex);
+	if (zero)
+		put_page(zero);
 	vmf->page = page;
 	return VM_FAULT_LOCKED;
 out_sigbus:
 	mutex_unlock(&obj->mutex);
+	if (zero)
+		put_page(zero);
 	return VM_FAULT_SIGBUS;
 out_oom:
 	mutex_unlock(&obj->mutex);
+	if (zero)
+		put_page(zero);
 	return VM_FAULT_OOM;
 }
 

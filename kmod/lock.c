@@ -15,7 +15,7 @@
  * Locking overview, in order: mp_object.mutex, then the page lock of one
  * page at a time, then i_mmap_rwsem and the page table locks inside
  * unmap_mapping_range(). The shrinker only trylocks the object mutex and
- * never waits for user space.
+ * never waits for user space; the write-back worker takes it normally.
  */
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -23,6 +23,8 @@
 #include <linux/pagemap.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/workqueue.h>
 
 #include "mempager_internal.h"
 
@@ -415,9 +417,13 @@ static unsigned long mp_shrink_count(struct shrinker *s,
 	return n > 0 ? n : SHRINK_EMPTY;
 }
 
-/* Evict up to @budget pages of one object, its mutex held. */
+/*
+ * Evict up to @budget pages of one object, its mutex held. Return: the
+ * pages that left the cache; *@dropped counts those freed at once.
+ */
 static unsigned long mp_shrink_object(struct mp_object *obj,
-				      unsigned long budget)
+				      unsigned long budget, gfp_t gfp,
+				      unsigned long *dropped)
 {
 	bool can_return = obj->state == MP_READY && obj->mgr &&
 			  obj->copy_strategy != MEMPAGER_COPY_TEMPORARY;
@@ -429,7 +435,6 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 
 	if (!obj->nr_resident || obj->state == MP_INIT_SENT)
 		return 0;
-	mp_zap_range(obj, 0, obj->npages);
 	xa_for_each_start(&obj->pages, pgoff, entry, obj->scan_next) {
 		bool dirty, keep;
 
@@ -439,22 +444,26 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 		if (xa_pointer_tag(entry))
 			continue;
 		page = entry;
+		if (page_mapped(page))
+			mp_zap_range(obj, pgoff, 1);
 		/* Mapped again already, pinned, or being faulted in. */
 		if (page_ref_count(page) != 1 || !trylock_page(page))
 			continue;
 		dirty = PageDirty(page);
 		keep = dirty || (page_private(page) & MP_PAGE_PRECIOUS);
-		if (keep && (!can_return ||
+		if (keep && (!can_return || mp_manager_congested(obj->mgr) ||
 			     mp_return_add(obj, &r, pgoff, page, dirty, false,
-					   GFP_NOWAIT | __GFP_NOWARN))) {
+					   gfp))) {
 			unlock_page(page);
 			continue;
 		}
 		ClearPageDirty(page);
 		unlock_page(page);
 		mp_cache_remove_locked(obj, pgoff);
-		if (!keep)
+		if (!keep) {
 			put_page(page);
+			(*dropped)++;
+		}
 		obj->stats.evicted++;
 		freed++;
 	}
@@ -464,13 +473,18 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 	return freed;
 }
 
-static unsigned long mp_shrink_scan(struct shrinker *s,
-				    struct shrink_control *sc)
+/*
+ * Evict up to @budget pages, taking objects round robin. @wait: take object
+ * mutexes with mutex_lock() (the writeback work) rather than trylock
+ * (reclaim). Return: pages that left the caches; *@dropped as above.
+ */
+static unsigned long mp_evict(unsigned long budget, bool wait, gfp_t gfp,
+			      unsigned long *dropped)
 {
 	unsigned long freed = 0, rounds = 0;
 	struct mp_object *obj;
 
-	while (freed < sc->nr_to_scan && rounds++ < 64) {
+	while (freed < budget && rounds++ < 64) {
 		spin_lock(&mp_shrink_lock);
 		obj = list_first_entry_or_null(&mp_shrink_list,
 					       struct mp_object, node);
@@ -483,13 +497,66 @@ static unsigned long mp_shrink_scan(struct shrinker *s,
 		spin_unlock(&mp_shrink_lock);
 		if (!obj)
 			break;
-		if (mutex_trylock(&obj->mutex)) {
-			freed += mp_shrink_object(obj, sc->nr_to_scan - freed);
+		if (wait)
+			mutex_lock(&obj->mutex);
+		if (wait || mutex_trylock(&obj->mutex)) {
+			freed += mp_shrink_object(obj, budget - freed, gfp,
+						  dropped);
 			mutex_unlock(&obj->mutex);
 		}
 		mp_object_put(obj);
 	}
+	return freed;
+}
+
+static unsigned long mp_shrink_scan(struct shrinker *s,
+				    struct shrink_control *sc)
+{
+	unsigned long dropped = 0;
+	unsigned long freed = mp_evict(sc->nr_to_scan, false,
+				       GFP_NOWAIT | __GFP_NOWARN, &dropped);
+
+	/* Pages freed outside the LRU count as reclaim progress. */
+	mm_account_reclaimed_pages(dropped);
 	return freed ? freed : SHRINK_STOP;
+}
+
+/*
+ * Write-back: like dirty_ratio for files, the object caches together may
+ * hold max_resident_percent of RAM; past that a worker evicts down to 7/8
+ * of it, returning dirty pages, before reclaim has to. Faults are throttled
+ * by the managers' queues meanwhile (mp_manager_congested()).
+ */
+static void mp_writeback_fn(struct work_struct *work);
+static DECLARE_WORK(mp_writeback_work, mp_writeback_fn);
+
+static long mp_resident_limit(void)
+{
+	return totalram_pages() / 100 * READ_ONCE(mp_max_resident_percent);
+}
+
+static void mp_writeback_fn(struct work_struct *work)
+{
+	long target = mp_resident_limit() / 8 * 7;
+	unsigned long dropped = 0;
+	long excess;
+
+	while ((excess = atomic_long_read(&mp_resident_total) - target) > 0) {
+		if (!mp_evict(min(excess, 1024L), true, GFP_KERNEL, &dropped))
+			break;	/* nothing evictable now: managers congested */
+		cond_resched();
+	}
+}
+
+/**
+ * mp_writeback_kick() - start write-back when the caches are over the limit
+ *
+ * Called as pages become resident; cheap when under the limit.
+ */
+void mp_writeback_kick(void)
+{
+	if (atomic_long_read(&mp_resident_total) > mp_resident_limit())
+		queue_work(system_unbound_wq, &mp_writeback_work);
 }
 
 /**
@@ -514,4 +581,5 @@ int mp_shrinker_init(void)
 void mp_shrinker_exit(void)
 {
 	shrinker_free(mp_shrinker);
+	cancel_work_sync(&mp_writeback_work);
 }

@@ -44,6 +44,16 @@ module_param_cb(max_outstanding, &mp_max_outstanding_ops,
 MODULE_PARM_DESC(max_outstanding,
 		 "data_requests outstanding per object before faults wait (default 50, as GNU Mach)");
 
+unsigned int mp_max_queued_pages = 8192;
+module_param_named(max_queued_pages, mp_max_queued_pages, uint, 0644);
+MODULE_PARM_DESC(max_queued_pages,
+		 "pages of data_return a manager may leave unread before its faults wait (default 8192)");
+
+unsigned int mp_max_resident_percent = 50;
+module_param_named(max_resident_percent, mp_max_resident_percent, uint, 0644);
+MODULE_PARM_DESC(max_resident_percent,
+		 "percent of RAM the object caches may hold before write-back starts (default 50)");
+
 /**
  * mempager_api_ioctl() - MEMPAGER_API: report the ABI version and features
  * @uc: the call; @uc->cmd is a struct mempager_api
@@ -273,7 +283,8 @@ static int mp_data_range_ioctl(struct mp_ucmd *uc, bool error)
 		err = mp_data_error(obj, dr->offset >> PAGE_SHIFT,
 				    dr->length >> PAGE_SHIFT);
 	else if (!err)
-		err = mp_data_unavailable(obj, dr->offset >> PAGE_SHIFT,
+		err = mp_data_unavailable(obj, dr->control,
+					  dr->offset >> PAGE_SHIFT,
 					  dr->length >> PAGE_SHIFT);
 	mutex_unlock(&obj->mutex);
 	return err;

@@ -40,8 +40,10 @@ struct vm_area_struct;
  * @lock: protects @queue, @queued and @dead
  * @queue: messages not yet read, struct mp_msg_entry in order
  * @queued: number of entries in @queue
+ * @queued_pages: pages of data held by entries in @queue
  * @dead: the manager fd was closed; nothing more is queued
  * @wait: readers and pollers of the manager fd
+ * @drain_wait: faults throttled until @queued_pages drains
  * @objects: object handle to struct mp_object (one reference each);
  *	written only by the manager fd's own ioctls and its release
  */
@@ -50,8 +52,10 @@ struct mp_manager {
 	spinlock_t lock;	/* protects the queue and @dead */
 	struct list_head queue;
 	unsigned int queued;
+	unsigned long queued_pages;
 	bool dead;
 	wait_queue_head_t wait;
+	wait_queue_head_t drain_wait;
 	struct xarray objects;
 };
 
@@ -236,6 +240,8 @@ struct mp_ucmd {
 int mempager_api_ioctl(struct mp_ucmd *uc);
 u64 mempager_supported_ioctls(void);
 extern unsigned int mp_max_outstanding;
+extern unsigned int mp_max_queued_pages;
+extern unsigned int mp_max_resident_percent;
 
 /**
  * struct mp_msg_entry - a queued kernel to manager message
@@ -279,6 +285,7 @@ int mp_msg_post_locked(struct mp_object *obj, struct mp_msg_entry *e);
 int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg);
 int mp_manager_receive(struct mp_manager *mgr, struct mp_recv *rv,
 		       bool nonblock);
+bool mp_manager_congested(struct mp_manager *mgr);
 __poll_t mp_manager_poll(struct mp_manager *mgr, struct file *file,
 			 poll_table *pt);
 
@@ -308,7 +315,7 @@ void mp_objects_exit(void);
 struct page *mp_cache_get(struct mp_object *obj, pgoff_t pgoff);
 int mp_check_range(struct mp_object *obj, u64 offset, u64 length);
 int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds);
-int mp_data_unavailable(struct mp_object *obj, pgoff_t first,
+int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			pgoff_t count);
 int mp_data_error(struct mp_object *obj, pgoff_t first, pgoff_t count);
 struct mp_request *mp_request_entry(void *entry);
@@ -334,6 +341,7 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf);
 int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 int mp_synchronize_completed(struct mp_object *obj, u64 control, u64 offset,
 			     u64 length);
+void mp_writeback_kick(void);
 void mp_shrinker_track(struct mp_object *obj);
 void mp_shrinker_untrack(struct mp_object *obj);
 int mp_shrinker_init(void);

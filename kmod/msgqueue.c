@@ -35,6 +35,7 @@ struct mp_manager *mp_manager_alloc(void)
 	spin_lock_init(&mgr->lock);
 	INIT_LIST_HEAD(&mgr->queue);
 	init_waitqueue_head(&mgr->wait);
+	init_waitqueue_head(&mgr->drain_wait);
 	xa_init_flags(&mgr->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	return mgr;
 }
@@ -47,7 +48,9 @@ static void mp_manager_flush(struct mp_manager *mgr)
 	spin_lock(&mgr->lock);
 	list_splice_init(&mgr->queue, &old);
 	mgr->queued = 0;
+	mgr->queued_pages = 0;
 	spin_unlock(&mgr->lock);
+	wake_up_all(&mgr->drain_wait);
 	list_for_each_entry_safe(e, tmp, &old, node)
 		mp_msg_free(e);
 }
@@ -86,7 +89,7 @@ void mp_manager_kill(struct mp_manager *mgr)
 	spin_lock(&mgr->lock);
 	mgr->dead = true;
 	spin_unlock(&mgr->lock);
-	mp_manager_flush(mgr);
+	mp_manager_flush(mgr);	/* also releases throttled faults */
 
 	xa_for_each(&mgr->objects, handle, obj) {
 		xa_erase(&mgr->objects, handle);
@@ -145,6 +148,7 @@ int mp_msg_post_locked(struct mp_object *obj, struct mp_msg_entry *e)
 	e->msg.seqno = ++obj->seqno;
 	list_add_tail(&e->node, &mgr->queue);
 	mgr->queued++;
+	mgr->queued_pages += e->npages;
 	spin_unlock(&mgr->lock);
 	wake_up_interruptible_poll(&mgr->wait, EPOLLIN | EPOLLRDNORM);
 	return 0;
@@ -195,6 +199,7 @@ static unsigned int mp_dequeue(struct mp_manager *mgr, struct list_head *list,
 		data_left -= bytes;
 		list_move_tail(&e->node, list);
 		mgr->queued--;
+		mgr->queued_pages -= e->npages;
 		n++;
 	}
 	spin_unlock(&mgr->lock);
@@ -205,10 +210,28 @@ static unsigned int mp_dequeue(struct mp_manager *mgr, struct list_head *list,
 static void mp_requeue(struct mp_manager *mgr, struct list_head *list,
 		       unsigned int n)
 {
+	struct mp_msg_entry *e;
+
 	spin_lock(&mgr->lock);
+	list_for_each_entry(e, list, node)
+		mgr->queued_pages += e->npages;
 	list_splice(list, &mgr->queue);
 	mgr->queued += n;
 	spin_unlock(&mgr->lock);
+}
+
+/**
+ * mp_manager_congested() - has the manager too much page data to read?
+ * @mgr: the manager
+ *
+ * Faults that would ask it for more wait until it drains (like dirty page
+ * throttling), so a slow manager cannot pin memory without bound.
+ *
+ * Return: true while more than max_queued_pages pages wait in the queue.
+ */
+bool mp_manager_congested(struct mp_manager *mgr)
+{
+	return READ_ONCE(mgr->queued_pages) > READ_ONCE(mp_max_queued_pages);
 }
 
 /* Copy one message and its pages out; the data goes at rv->out_data. */
@@ -291,6 +314,8 @@ int mp_manager_receive(struct mp_manager *mgr, struct mp_recv *rv,
 		if (!copied)
 			return -EFAULT;
 	}
+	if (!mp_manager_congested(mgr))
+		wake_up_all(&mgr->drain_wait);
 	return 0;
 }
 

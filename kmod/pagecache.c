@@ -151,6 +151,8 @@ int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
 		return xa_err(old);
 	obj->nr_resident++;
 	atomic_long_inc(&mp_resident_total);
+	if (obj->mgr)
+		mp_writeback_kick();
 	req = mp_request_entry(old);
 	if (req)
 		mp_request_complete_locked(obj, req, 1);
@@ -277,16 +279,20 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 
 /**
  * mp_data_unavailable() - memory_object_data_unavailable
- * @obj: the object, its control already checked under its mutex by the
- *	caller, which holds the mutex
+ * @obj: the object, its mutex held and @control checked
+ * @control: the caller's control, checked again after each allocation
  * @first: first page
  * @count: pages
  *
- * Zero-fills the pages that faults wait for; others are left alone.
+ * Zero-fills the pages that faults wait for; others are left alone. Pages
+ * are allocated with the mutex dropped: reclaim may need the shrinker, which
+ * needs the mutex.
  *
- * Return: 0 or -ENOMEM (pages before the failing one are filled).
+ * Return: 0, -ENOENT when the object terminated meanwhile, or -ENOMEM
+ * (pages before the failing one are filled).
  */
-int mp_data_unavailable(struct mp_object *obj, pgoff_t first, pgoff_t count)
+int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
+			pgoff_t count)
 {
 	struct page *page;
 	pgoff_t pgoff;
@@ -296,13 +302,21 @@ int mp_data_unavailable(struct mp_object *obj, pgoff_t first, pgoff_t count)
 	for (pgoff = first; pgoff < first + count; pgoff++) {
 		if (!mp_request_entry(xa_load(&obj->pages, pgoff)))
 			continue;
+		mutex_unlock(&obj->mutex);
 		page = mp_zero_page_alloc();
+		mutex_lock(&obj->mutex);
 		if (!page)
 			return -ENOMEM;
-		err = mp_cache_store_locked(obj, pgoff, page);
+		err = mp_object_check_control(obj, control);
+		if (!err && !mp_request_entry(xa_load(&obj->pages, pgoff)))
+			err = 1;	/* answered meanwhile */
+		if (!err)
+			err = mp_cache_store_locked(obj, pgoff, page);
 		if (err) {
 			put_page(page);
-			return err;
+			if (err < 0)
+				return err;
+			continue;
 		}
 		obj->stats.unavailable++;
 	}

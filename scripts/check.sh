@@ -36,8 +36,10 @@ lane() { # lane NAME KERNEL_IMAGE KDIR
 	fi
 }
 
-WITH_KUNIT=1 lane debug "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir"
-lane stock "$stock_img" "/usr/src/linux-headers-$(stock_kver)"
+# Small guests, so that the pressure test's object is larger than RAM.
+WITH_KUNIT=1 VM_MEM=384M lane debug "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir"
+EXTRA_MODULES=$(stock_module virtio_blk) VM_MEM=384M \
+	lane stock "$stock_img" "/usr/src/linux-headers-$(stock_kver)"
 
 passed=0 failed=0 skipped=0
 for s in "$build"/*.summary; do

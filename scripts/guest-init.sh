@@ -22,6 +22,10 @@ result() { # result ok|not-ok name
 	echo "@@MP $1 $2"
 }
 
+for m in /modules/*.ko; do
+	[ -f "$m" ] && insmod "$m"
+done
+
 if insmod /mempager.ko $MODULE_PARAMS; then
 	result ok module-load
 else

@@ -13,6 +13,13 @@ stock_kver() {
 	echo "${pkg#linux-headers-}"
 }
 
+# A module of Debian's stock kernel, from the image unpacked by stock-kernel.sh.
+stock_module() {
+	local kver
+	kver=$(stock_kver)
+	find "$MEMPAGER_CACHE/stock-$kver/lib/modules/$kver" -name "$1.ko*" | head -n 1
+}
+
 # The linux-source-6.12 version (the upstream version of the debug kernel).
 source_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.12

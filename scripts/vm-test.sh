@@ -6,6 +6,11 @@
 #   vm-test.sh LANE KERNEL_IMAGE MODULE_DIR TEST_DIR
 #
 # With DEMO_DIR set, its demo.sh runs in the guest before the tests.
+# VM_MEM sets the guest's memory (default 1G); every guest gets a scratch
+# disk (/dev/vda, VM_DISK bytes, default 2G, sparse) for the pagers that
+# need a backing store larger than RAM. EXTRA_MODULES lists kernel modules
+# (.ko or .ko.xz) to load before mempager, e.g. virtio_blk on a kernel that
+# has it as a module.
 # MODULE_DIR holds mempager.ko (and mempager_kunit.ko for KUnit). Prints one
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
@@ -27,6 +32,13 @@ done
 cp "$SCRIPTS_DIR/guest-init.sh" "$root/init"
 chmod +x "$root/init"
 cp "$moddir/mempager.ko" "$root/"
+mkdir -p "$root/modules"
+for m in ${EXTRA_MODULES:-}; do
+	case "$m" in
+	*.xz) xz -dc "$m" >"$root/modules/$(basename "${m%.xz}")" ;;
+	*) cp "$m" "$root/modules/" ;;
+	esac
+done
 [ -z "${WITH_KUNIT:-}" ] || cp "$moddir/mempager_kunit.ko" "$root/"
 cp "$testdir"/* "$root/tests/" 2>/dev/null || true
 demo=
@@ -38,14 +50,20 @@ printf 'LANE=%s\nMODULE_PARAMS="%s"\nDEMO=%s\n' "$lane" "${MODULE_PARAMS:-}" "$d
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$lane.cpio.gz"
 
+disk="$build/scratch-$lane.img"
+rm -f "$disk"
+truncate -s "${VM_DISK:-2G}" "$disk"
+
 accel="-accel tcg -cpu max"
 [ "${MEMPAGER_KVM:-0}" = 1 ] && accel="-accel kvm -cpu host"
 echo "vm-test: booting $lane lane ($(basename "$kernel"))" >&2
 # shellcheck disable=SC2086
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp 2 \
 	-nographic -no-reboot -nic none \
+	-drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
 	-kernel "$kernel" -initrd "$build/initramfs-$lane.cpio.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5 rdinit=/init" \
 	</dev/null >"$log" 2>&1 || echo "vm-test: qemu exited with $?" >>"$log"
+rm -f "$disk"
 
 python3 "$SCRIPTS_DIR/parse-vm-log.py" "$lane" "$log" "$build/$lane.summary"
