@@ -53,9 +53,26 @@ memory_object_control_t mempager_msg_control(int fd,
 	return c;
 }
 
+const void *mempager_msg_data(const struct mempager_msg *msg,
+			      const void *data)
+{
+	if (msg->type != MEMPAGER_MSG_DATA_RETURN || !data)
+		return NULL;
+	return (const char *)data + msg->data_return.data_offset;
+}
+
 int mempager_open(void)
 {
 	return open("/dev/mempager", O_RDWR | O_CLOEXEC);
+}
+
+boolean_t mempager_has_ioctl(int fd, unsigned int cmd)
+{
+	struct mempager_api api = { .size = sizeof(api) };
+
+	if (cmd >= 64 || ioctl(fd, MEMPAGER_API, &api))
+		return 0;
+	return !!(api.out_ioctls & (1ULL << cmd));
 }
 
 kern_return_t mempager_object_create(int fd, uint64_t size, unsigned int mode,
@@ -127,6 +144,21 @@ int mempager_receive(int fd, struct mempager_msg *msgs, int max)
 	ssize_t n = read(fd, msgs, (size_t)max * sizeof(*msgs));
 
 	return n < 0 ? -1 : (int)(n / sizeof(*msgs));
+}
+
+int mempager_receive_data(int fd, struct mempager_msg *msgs, int max,
+			  void *data, size_t data_size)
+{
+	struct mempager_receive r = {
+		.size = sizeof(r), .msgs = (uintptr_t)msgs, .msgs_max = max,
+		.data = (uintptr_t)data, .data_size = data_size,
+	};
+
+	if (max < 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ioctl(fd, MEMPAGER_RECEIVE, &r) ? -1 : (int)r.out_msgs;
 }
 
 static kern_return_t mp_attributes(memory_object_control_t c,
@@ -231,4 +263,33 @@ kern_return_t memory_object_destroy(memory_object_control_t control,
 	};
 
 	return mp_call(control.fd, MEMPAGER_DESTROY, &d);
+}
+
+kern_return_t memory_object_lock_request(memory_object_control_t control,
+				  vm_offset_t offset, vm_size_t size,
+				  memory_object_return_t should_return,
+				  boolean_t should_flush, vm_prot_t lock_value,
+				  boolean_t reply)
+{
+	struct mempager_lock_request lr = {
+		.size = sizeof(lr), .flags = reply ? MEMPAGER_REPLY : 0,
+		.object = control.object, .control = control.control,
+		.offset = offset, .length = size,
+		.should_return = should_return,
+		.should_flush = !!should_flush, .lock_value = lock_value,
+	};
+
+	return mp_call(control.fd, MEMPAGER_LOCK_REQUEST, &lr);
+}
+
+kern_return_t memory_object_synchronize_completed(
+				  memory_object_control_t control,
+				  vm_offset_t offset, vm_size_t length)
+{
+	struct mempager_synchronize_completed sc = {
+		.size = sizeof(sc), .object = control.object,
+		.control = control.control, .offset = offset, .length = length,
+	};
+
+	return mp_call(control.fd, MEMPAGER_SYNCHRONIZE_COMPLETED, &sc);
 }

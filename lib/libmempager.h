@@ -7,6 +7,10 @@
  * fd, the object handle on it and the control of the current incarnation,
  * as delivered by memory_object_init. Calls return kern_return_t; errno
  * keeps the kernel's exact error.
+ *
+ * The server half (memory_object_server() and friends) turns received
+ * messages into calls of the pager's routines, as MIG's generated server
+ * does in Mach. Every function has a man page in section 3.
  */
 #ifndef LIBMEMPAGER_H
 #define LIBMEMPAGER_H
@@ -25,6 +29,10 @@ typedef uint64_t vm_size_t;
 typedef int vm_prot_t;
 typedef int boolean_t;
 typedef int memory_object_copy_strategy_t;
+typedef int memory_object_return_t;
+typedef uint64_t memory_object_name_t;
+typedef uint64_t mach_port_seqno_t;
+typedef unsigned int vm_sync_t;
 
 #define KERN_SUCCESS		0
 #define KERN_INVALID_ADDRESS	1
@@ -33,8 +41,13 @@ typedef int memory_object_copy_strategy_t;
 #define KERN_FAILURE		5
 #define KERN_RESOURCE_SHORTAGE	6
 #define KERN_INVALID_NAME	15
+#define KERN_INVALID_CAPABILITY	20
 #define KERN_MEMORY_PRESENT	MEMPAGER_KERN_MEMORY_PRESENT
 #define KERN_NOT_SUPPORTED	46
+
+/* MIG's server return codes, as in Mach. */
+#define MIG_BAD_ID		(-303)
+#define MIG_NO_REPLY		(-305)
 
 #define VM_PROT_NONE		MEMPAGER_PROT_NONE
 #define VM_PROT_READ		MEMPAGER_PROT_READ
@@ -47,6 +60,23 @@ typedef int memory_object_copy_strategy_t;
 #define MEMORY_OBJECT_COPY_CALL		MEMPAGER_COPY_CALL
 #define MEMORY_OBJECT_COPY_DELAY	MEMPAGER_COPY_DELAY
 #define MEMORY_OBJECT_COPY_TEMPORARY	MEMPAGER_COPY_TEMPORARY
+
+#define MEMORY_OBJECT_RETURN_NONE	MEMPAGER_RETURN_NONE
+#define MEMORY_OBJECT_RETURN_DIRTY	MEMPAGER_RETURN_DIRTY
+#define MEMORY_OBJECT_RETURN_ALL	MEMPAGER_RETURN_ALL
+#define MEMORY_OBJECT_RETURN_ANYTHING	MEMPAGER_RETURN_ANYTHING
+
+#define VM_SYNC_SYNCHRONOUS	MEMPAGER_SYNC_SYNCHRONOUS
+
+/**
+ * typedef memory_object_t - an object as its manager names it
+ * @fd: the manager fd (the receive right)
+ * @object: the object handle on @fd
+ */
+typedef struct {
+	int fd;
+	uint32_t object;
+} memory_object_t;
 
 /**
  * typedef memory_object_control_t - the kernel side of one object
@@ -63,12 +93,30 @@ typedef struct {
 /* Turn an errno value into a kern_return_t. */
 kern_return_t mempager_kern_return(int err);
 
+/* The name of a kern_return_t ("KERN_SUCCESS"), as Mach's. */
+const char *mach_error_string(kern_return_t kr);
+
 /* The control a kernel message is about. */
 memory_object_control_t mempager_msg_control(int fd,
 					     const struct mempager_msg *msg);
 
+/* The page data of a MEMPAGER_MSG_DATA_RETURN in a receive buffer. */
+const void *mempager_msg_data(const struct mempager_msg *msg,
+			      const void *data);
+
+/*
+ * One line describing @msg ("data_request obj=1 seq=3 offset=0x2000
+ * len=4096 access=R"), at most @size bytes with its NUL. Returns what
+ * snprintf returns.
+ */
+int mempager_msg_format(const struct mempager_msg *msg, char *buf,
+			size_t size);
+
 /* Open /dev/mempager (O_RDWR | O_CLOEXEC); -1 and errno on error. */
 int mempager_open(void);
+
+/* Whether the kernel behind @fd implements ioctl command @cmd. */
+boolean_t mempager_has_ioctl(int fd, unsigned int cmd);
 
 /*
  * Create an object of @size bytes managed through @fd. Returns its handle
@@ -92,10 +140,19 @@ kern_return_t mempager_region(int fd, const void *addr, uint64_t *name,
 			      uint64_t *offset);
 
 /*
- * Read up to @max messages; blocks unless @fd is O_NONBLOCK. Returns the
- * number read, or -1 and errno.
+ * Read up to @max messages with read(2); blocks unless @fd is O_NONBLOCK.
+ * Returns the number read, or -1 and errno.
  */
 int mempager_receive(int fd, struct mempager_msg *msgs, int max);
+
+/*
+ * Take up to @max messages and the page data of their data_returns into
+ * @data (@data_size bytes) with MEMPAGER_RECEIVE; blocks unless @fd is
+ * O_NONBLOCK. Returns the number of messages, or -1 and errno (EMSGSIZE:
+ * the first message's data does not fit in @data).
+ */
+int mempager_receive_data(int fd, struct mempager_msg *msgs, int max,
+			  void *data, size_t data_size);
 
 kern_return_t memory_object_ready(memory_object_control_t control,
 				  boolean_t may_cache,
@@ -118,6 +175,149 @@ kern_return_t memory_object_data_error(memory_object_control_t control,
 				  kern_return_t reason);
 kern_return_t memory_object_destroy(memory_object_control_t control,
 				  kern_return_t reason);
+kern_return_t memory_object_lock_request(memory_object_control_t control,
+				  vm_offset_t offset, vm_size_t size,
+				  memory_object_return_t should_return,
+				  boolean_t should_flush, vm_prot_t lock_value,
+				  boolean_t reply);
+kern_return_t memory_object_synchronize_completed(
+				  memory_object_control_t control,
+				  vm_offset_t offset, vm_size_t length);
+
+/**
+ * struct memory_object_routines - a pager's server routines
+ *
+ * memory_object_server() calls the one a message names; NULL means the
+ * pager does not handle that message (MIG_BAD_ID), except @synchronize,
+ * whose absence is answered by memory_object_synchronize_completed().
+ * A routine that returns anything but KERN_SUCCESS or MIG_NO_REPLY drops
+ * the control reference (see memory_object_server(3)).
+ */
+struct memory_object_routines {
+	kern_return_t (*init)(memory_object_t memory_object,
+			      memory_object_control_t memory_control,
+			      memory_object_name_t memory_object_name,
+			      vm_size_t memory_object_page_size);
+	kern_return_t (*data_request)(memory_object_t memory_object,
+				      memory_object_control_t memory_control,
+				      vm_offset_t offset, vm_size_t length,
+				      vm_prot_t desired_access);
+	kern_return_t (*data_unlock)(memory_object_t memory_object,
+				     memory_object_control_t memory_control,
+				     vm_offset_t offset, vm_size_t length,
+				     vm_prot_t desired_access);
+	kern_return_t (*data_return)(memory_object_t memory_object,
+				     memory_object_control_t memory_control,
+				     vm_offset_t offset, const void *data,
+				     vm_size_t data_count, boolean_t dirty,
+				     boolean_t kernel_copy);
+	kern_return_t (*lock_completed)(memory_object_t memory_object,
+					memory_object_control_t memory_control,
+					vm_offset_t offset, vm_size_t length);
+	kern_return_t (*supply_completed)(memory_object_t memory_object,
+					  memory_object_control_t memory_control,
+					  vm_offset_t offset, vm_size_t length,
+					  kern_return_t result,
+					  vm_offset_t error_offset);
+	kern_return_t (*change_completed)(memory_object_t memory_object,
+					  boolean_t may_cache,
+					  memory_object_copy_strategy_t
+					  copy_strategy);
+	kern_return_t (*terminate)(memory_object_t memory_object,
+				   memory_object_control_t memory_control);
+	kern_return_t (*synchronize)(memory_object_t memory_object,
+				     memory_object_control_t memory_control,
+				     vm_offset_t offset, vm_size_t length,
+				     vm_sync_t sync_flags);
+};
+
+/* The same routines with the message's sequence number after the object. */
+struct seqnos_memory_object_routines {
+	kern_return_t (*init)(memory_object_t memory_object,
+			      mach_port_seqno_t seqno,
+			      memory_object_control_t memory_control,
+			      memory_object_name_t memory_object_name,
+			      vm_size_t memory_object_page_size);
+	kern_return_t (*data_request)(memory_object_t memory_object,
+				      mach_port_seqno_t seqno,
+				      memory_object_control_t memory_control,
+				      vm_offset_t offset, vm_size_t length,
+				      vm_prot_t desired_access);
+	kern_return_t (*data_unlock)(memory_object_t memory_object,
+				     mach_port_seqno_t seqno,
+				     memory_object_control_t memory_control,
+				     vm_offset_t offset, vm_size_t length,
+				     vm_prot_t desired_access);
+	kern_return_t (*data_return)(memory_object_t memory_object,
+				     mach_port_seqno_t seqno,
+				     memory_object_control_t memory_control,
+				     vm_offset_t offset, const void *data,
+				     vm_size_t data_count, boolean_t dirty,
+				     boolean_t kernel_copy);
+	kern_return_t (*lock_completed)(memory_object_t memory_object,
+					mach_port_seqno_t seqno,
+					memory_object_control_t memory_control,
+					vm_offset_t offset, vm_size_t length);
+	kern_return_t (*supply_completed)(memory_object_t memory_object,
+					  mach_port_seqno_t seqno,
+					  memory_object_control_t memory_control,
+					  vm_offset_t offset, vm_size_t length,
+					  kern_return_t result,
+					  vm_offset_t error_offset);
+	kern_return_t (*change_completed)(memory_object_t memory_object,
+					  mach_port_seqno_t seqno,
+					  boolean_t may_cache,
+					  memory_object_copy_strategy_t
+					  copy_strategy);
+	kern_return_t (*terminate)(memory_object_t memory_object,
+				   mach_port_seqno_t seqno,
+				   memory_object_control_t memory_control);
+	kern_return_t (*synchronize)(memory_object_t memory_object,
+				     mach_port_seqno_t seqno,
+				     memory_object_control_t memory_control,
+				     vm_offset_t offset, vm_size_t length,
+				     vm_sync_t sync_flags);
+};
+
+/*
+ * Call the routine that @msg, received on @fd, names. @data is the data
+ * buffer the message was received with (mempager_receive_data), or NULL.
+ * Returns the routine's value, MIG_BAD_ID when this server does not
+ * handle the message, KERN_INVALID_CAPABILITY when its control was
+ * dropped (the message is discarded).
+ */
+kern_return_t memory_object_server(int fd, const struct mempager_msg *msg,
+				   const void *data,
+				   const struct memory_object_routines *routines);
+kern_return_t seqnos_memory_object_server(int fd,
+			const struct mempager_msg *msg, const void *data,
+			const struct seqnos_memory_object_routines *routines);
+
+/*
+ * The default pager's server: the same, but only for the messages a
+ * default pager receives (no data_unlock, lock_completed,
+ * supply_completed).
+ */
+kern_return_t memory_object_default_server(int fd,
+			const struct mempager_msg *msg, const void *data,
+			const struct memory_object_routines *routines);
+kern_return_t seqnos_memory_object_default_server(int fd,
+			const struct mempager_msg *msg, const void *data,
+			const struct seqnos_memory_object_routines *routines);
+
+/*
+ * Receive and serve @fd's messages with @nthreads threads, one object's
+ * messages one at a time and in sequence-number order. Returns 0 after
+ * mempager_server_stop(@fd), or -1 and errno when receiving fails.
+ */
+int mempager_server_loop(int fd, const struct memory_object_routines *routines,
+			 int nthreads);
+int seqnos_mempager_server_loop(int fd,
+			const struct seqnos_memory_object_routines *routines,
+			int nthreads);
+
+/* Make the server loop running on @fd return; -1 and ESRCH if none. */
+int mempager_server_stop(int fd);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,8 @@ mkdir -p "$build"
 
 make -C "$TOP_DIR" selftests >"$build/selftests.log" 2>&1 ||
 	{ cat "$build/selftests.log"; die "selftests build failed"; }
+make -C "$TOP_DIR/lib" >"$build/lib.log" 2>&1 ||
+	{ cat "$build/lib.log"; die "libmempager build failed"; }
 make -C "$TOP_DIR/tools" >"$build/tools.log" 2>&1 ||
 	{ cat "$build/tools.log"; die "tools build failed"; }
 

@@ -9,7 +9,7 @@ STOCK_META=linux-headers-6.12-amd64
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio
       xz-utils kmod qemu-system-x86 busybox-static sparse
-      linux-source-6.12 "$STOCK_META" python3 perl pkg-config)
+      linux-source-6.12 "$STOCK_META" python3 perl pkg-config man-db)
 
 missing=()
 for p in "${pkgs[@]}"; do

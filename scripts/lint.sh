@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Static checks of the module and the uapi header, each a test result:
-# checkpatch.pl --strict, sparse (C=2) and kernel-doc, zero warnings each.
+# checkpatch.pl --strict, sparse (C=2) and kernel-doc, zero warnings each,
+# and the man pages without a groff warning.
 # Writes build/lint.summary ("passed failed skipped").
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -42,6 +43,10 @@ make -C "$kdir" M="$sp" C=2 CHECK=sparse \
 	modules >"$out/sparse.log" 2>&1 || echo "sparse build failed" >>"$out/sparse.log"
 grep -E "warning|error|failed" "$out/sparse.log" >"$out/sparse"
 check "sparse (C=2)" "$out/sparse"
+
+rm -f "$out/man"
+make -C "$TOP_DIR/lib" check-man >"$out/man.log" 2>&1 || cp "$out/man.log" "$out/man"
+check "man pages (man --warnings)" "$out/man"
 
 echo "$passed $failed 0" >"$TOP_DIR/build/lint.summary"
 echo "lint: $passed passed, $failed failed"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make run: the main job. Installs what is needed, builds the debug kernel
-# (cached), the module and the tools, boots the test VM with mempager
-# loaded and runs the demo in tools/demo/, printing what it shows.
+# (cached), the module, libmempager and the tools, boots the test VM with
+# mempager loaded and runs the demo in tools/demo/ (the example pagers
+# serving an application), printing what it shows.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -20,7 +21,9 @@ cp "$build"/tools/* "$demo/"
 empty="$build/no-tests"
 mkdir -p "$empty"
 status=0
-DEMO_DIR=$demo "$SCRIPTS_DIR/vm-test.sh" demo "$kdir/arch/x86/boot/bzImage" "$mod" "$empty" \
+# The demo's steps have their own time-outs; this bounds the whole VM.
+DEMO_DIR=$demo VM_TIMEOUT=${VM_TIMEOUT:-900} \
+	"$SCRIPTS_DIR/vm-test.sh" demo "$kdir/arch/x86/boot/bzImage" "$mod" "$empty" \
 	>"$build/demo.results" || status=$?
 echo "---- the test VM's demo (debug kernel, mempager.ko loaded) ----"
 sed -n '/^@@MP demo-begin/,/^@@MP demo-end/{/^@@MP /d;p}' "$build/demo.log" | tr -d '\r'

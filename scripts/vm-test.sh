@@ -41,6 +41,9 @@ for m in ${EXTRA_MODULES:-}; do
 done
 [ -z "${WITH_KUNIT:-}" ] || cp "$moddir/mempager_kunit.ko" "$root/"
 cp "$testdir"/* "$root/tests/" 2>/dev/null || true
+# The tools, for the tests that run the example pagers (pagers_test).
+mkdir -p "$root/tools"
+cp "$TOP_DIR"/build/tools/* "$root/tools/" 2>/dev/null || true
 demo=
 if [ -n "${DEMO_DIR:-}" ]; then
 	cp -a "$DEMO_DIR" "$root/demo"

@@ -467,27 +467,24 @@ TEST_F(obj, receive_data_matches_handshake)
 	EXPECT_EQ(EINVAL, errno);
 }
 
-/* Receive until a message of @type; the routines see every one. */
+/*
+ * Receive until a message of @type, one at a time so that none after it is
+ * lost; the routines see every one.
+ */
 static int serve_until(int mfd, int type,
 		       const struct memory_object_routines *r,
 		       void *data, size_t size)
 {
-	struct mempager_msg msgs[8];
 	struct pollfd p = { .fd = mfd, .events = POLLIN };
-	int i, n;
+	struct mempager_msg m;
 
-	for (;;) {
-		if (poll(&p, 1, TP_TIMEOUT_MS) <= 0)
+	do {
+		if (poll(&p, 1, TP_TIMEOUT_MS) <= 0 ||
+		    mempager_receive_data(mfd, &m, 1, data, size) != 1)
 			return -1;
-		n = mempager_receive_data(mfd, msgs, 8, data, size);
-		if (n < 0)
-			return -1;
-		for (i = 0; i < n; i++) {
-			memory_object_server(mfd, &msgs[i], data, r);
-			if ((int)msgs[i].type == type)
-				return 0;
-		}
-	}
+		memory_object_server(mfd, &m, data, r);
+	} while ((int)m.type != type);
+	return 0;
 }
 
 /* Needs the kernel's lock_request, data_return and MEMPAGER_RECEIVE. */
