@@ -90,9 +90,17 @@ void mp_tickets_free_locked(struct mp_object *obj)
 	atomic_set(&obj->nr_tickets, 0);
 }
 
-/* Post a data_request for @pgoff and enter it in the page cache. */
-static struct mp_request *mp_request_send_locked(struct mp_object *obj,
-						 pgoff_t pgoff, bool write)
+/**
+ * mp_request_send_locked() - post a data_request and enter it in the cache
+ * @obj: the object, its mutex held; nothing at @pgoff in its cache
+ * @pgoff: the page
+ * @write: ask for READ|WRITE rather than READ
+ *
+ * Return: the request (the cache's reference), or an ERR_PTR: -ENOMEM,
+ * -EPIPE when the manager is dead.
+ */
+struct mp_request *mp_request_send_locked(struct mp_object *obj,
+					  pgoff_t pgoff, bool write)
 {
 	struct mempager_msg msg = {
 		.type = MEMPAGER_MSG_DATA_REQUEST,
@@ -138,7 +146,7 @@ enum mp_wait_result {
  * Called with the object mutex held; returns without it.
  */
 static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
-					 struct vm_fault *vmf,
+					 struct vm_fault *vmf, pgoff_t pgoff,
 					 struct mp_request *req, bool throttle)
 {
 	unsigned long seen = obj->events;
@@ -167,7 +175,7 @@ static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 	res = retry ? MP_WAIT_RETRY : MP_WAIT_AGAIN;
 	if (!killed && req && READ_ONCE(req->result) < 0) {
 		if (retry)
-			mp_ticket_add(obj, vmf->pgoff);
+			mp_ticket_add(obj, pgoff);
 		else
 			res = MP_WAIT_FAILED;
 	}
@@ -215,10 +223,26 @@ static int mp_unlock_send_locked(struct mp_object *obj, pgoff_t pgoff,
 	return 0;
 }
 
-static vm_fault_t mp_fault_slow(struct mp_object *obj, struct vm_fault *vmf)
+/*
+ * Does the fault write the object's page itself? Writes to a private
+ * mapping go to an anonymous copy the core makes: they only read ours.
+ */
+static bool mp_fault_writes(struct vm_fault *vmf)
 {
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	pgoff_t pgoff = vmf->pgoff;
+	return (vmf->flags & FAULT_FLAG_WRITE) &&
+	       (vmf->vma->vm_flags & VM_SHARED);
+}
+
+/*
+ * The slow path: find page @pgoff of @obj, asking its manager and waiting
+ * as needed. With @copy, the fault is on page @cpgoff of @copy, a private
+ * copy whose page is taken from @obj (its source), for reading.
+ */
+static vm_fault_t mp_fault_slow(struct mp_object *obj, pgoff_t pgoff,
+				struct vm_fault *vmf, struct mp_object *copy,
+				pgoff_t cpgoff)
+{
+	bool write = !copy && mp_fault_writes(vmf);
 	struct page *zero = NULL;
 	struct mp_request *req;
 	enum mp_wait_result res;
@@ -240,7 +264,7 @@ again:
 		goto out_sigbus;
 	entry = xa_load(&obj->pages, pgoff);
 	req = mp_request_entry(entry);
-	if (entry && !req) {
+	if (entry && !req && !mp_entry_is_shadow(entry)) {
 		page = entry;
 		if (mp_access_allowed(page, write))
 			goto out_page;
@@ -275,7 +299,7 @@ again:
 
 	if (!req) {
 		if (mp_manager_congested(obj->mgr)) {
-			res = mp_fault_wait(obj, vmf, NULL, true);
+			res = mp_fault_wait(obj, vmf, pgoff, NULL, true);
 			goto waited;
 		}
 		if (obj->outstanding >= READ_ONCE(mp_max_outstanding))
@@ -289,7 +313,7 @@ again:
 	}
 	refcount_inc(&req->ref);
 wait:
-	res = mp_fault_wait(obj, vmf, req, false);
+	res = mp_fault_wait(obj, vmf, pgoff, req, false);
 waited:
 	if (res != MP_WAIT_AGAIN && zero)
 		put_page(zero);
@@ -300,6 +324,16 @@ waited:
 	goto again;
 
 out_page:
+	if (copy) {
+		page = mp_copy_page_locked(obj, page, copy, cpgoff);
+		if (IS_ERR(page)) {
+			mutex_unlock(&obj->mutex);
+			if (zero)
+				put_page(zero);
+			return PTR_ERR(page) == -EAGAIN ? VM_FAULT_NOPAGE :
+							  VM_FAULT_OOM;
+		}
+	}
 	/* Locked before the mutex goes: see mp_return_range_locked(). */
 	get_page(page);
 	lock_page(page);
@@ -323,7 +357,7 @@ out_oom:
 static vm_fault_t mp_fault(struct vm_fault *vmf)
 {
 	struct mp_object *obj = vmf->vma->vm_private_data;
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	bool write = mp_fault_writes(vmf);
 	struct page *page;
 
 	if (vmf->pgoff >= obj->npages)
@@ -345,7 +379,13 @@ static vm_fault_t mp_fault(struct vm_fault *vmf)
 			put_page(page);
 		}
 	}
-	return mp_fault_slow(obj, vmf);
+	if (obj->src && mp_copy_from_source(obj, vmf->pgoff)) {
+		if (vmf->pgoff + obj->src_off >= obj->src->npages)
+			return VM_FAULT_SIGBUS;
+		return mp_fault_slow(obj->src, vmf->pgoff + obj->src_off, vmf,
+				     obj, vmf->pgoff);
+	}
+	return mp_fault_slow(obj, vmf->pgoff, vmf, NULL, 0);
 }
 
 static void mp_vm_open(struct vm_area_struct *vma)
@@ -379,23 +419,34 @@ static const struct vm_operations_struct mp_vm_ops = {
  * @obj: the object
  * @vma: the new mapping; its file becomes the object's private file
  *
- * Only MAP_SHARED mappings are supported for now. A range past the end of
- * the object may be mapped; touching it gives SIGBUS.
+ * A MAP_PRIVATE mapping of a managed object maps a private copy made with
+ * the object's copy strategy (copy.c). A range past the end of the object
+ * may be mapped; touching it gives SIGBUS.
  *
- * Return: 0, -EINVAL, -EOVERFLOW, -ENXIO (destroyed or manager dead),
- * -ENOMEM.
+ * Return: 0, -EOVERFLOW, -ENXIO (destroyed or manager dead), -ENOMEM.
  */
 int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma)
 {
 	pgoff_t end;
 	int err;
 
-	/* VM_MAYSHARE: a read-only shared mapping has no VM_SHARED. */
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;
 	if (check_add_overflow(vma->vm_pgoff, vma_pages(vma), &end) ||
 	    end > MAX_LFS_FILESIZE >> PAGE_SHIFT)
 		return -EOVERFLOW;
+	/*
+	 * A private mapping of a managed object maps a copy made by the
+	 * object's copy strategy (VM_MAYSHARE: a read-only shared mapping has
+	 * no VM_SHARED).
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE) && obj->mgr && !obj->src) {
+		obj = mp_copy_create(obj, vma->vm_pgoff, vma_pages(vma));
+		if (IS_ERR(obj))
+			return PTR_ERR(obj);
+		vma->vm_pgoff = 0;
+		err = mp_mmap_object(obj, vma);
+		mp_object_put(obj);
+		return err;
+	}
 
 	mutex_lock(&obj->mutex);
 	err = mp_object_map_locked(obj);

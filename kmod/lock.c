@@ -98,7 +98,14 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 	return 0;
 }
 
-static struct page *mp_page_copy(struct page *page, gfp_t gfp)
+/**
+ * mp_page_copy() - a new page with the contents of @page
+ * @page: the page
+ * @gfp: allocation flags
+ *
+ * Return: the copy, charged to the caller's cgroup, or NULL.
+ */
+struct page *mp_page_copy(struct page *page, gfp_t gfp)
 {
 	struct page *copy = alloc_page(gfp | __GFP_HIGHMEM | __GFP_ACCOUNT);
 
@@ -121,13 +128,20 @@ static bool mp_should_return(struct page *page, bool dirty, u32 should_return)
 	}
 }
 
-/* Zap a range of the object from every process's page tables. */
-static void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
+/**
+ * mp_zap_range() - zap a range of an object from every page table
+ * @obj: the object
+ * @first: first page
+ * @count: pages
+ *
+ * Private (COW) copies that processes made of the pages stay.
+ */
+void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
 {
 	if (obj->nr_maps)
 		unmap_mapping_range(obj->file->f_mapping,
 				    (loff_t)first << PAGE_SHIFT,
-				    (loff_t)count << PAGE_SHIFT, 1);
+				    (loff_t)count << PAGE_SHIFT, 0);
 }
 
 /**
@@ -177,6 +191,15 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 			continue;
 		page = entry;
 		dirty = PageDirty(page);
+		if (flush && !list_empty(&obj->copies)) {
+			/* The page leaves: the copies keep what it held. */
+			lock_page(page);
+			err = mp_push_locked(obj, pgoff, page, false,
+					     GFP_KERNEL);
+			unlock_page(page);
+			if (err)
+				break;
+		}
 		if (mp_should_return(page, dirty, should_return)) {
 			struct page *data = flush ? page :
 					    mp_page_copy(page, GFP_KERNEL);
@@ -266,6 +289,13 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_NOPAGE;
 	}
 	lock_page(page);
+	/* The copies keep what the page holds before this write. */
+	if (!list_empty(&obj->copies) &&
+	    mp_push_locked(obj, vmf->pgoff, page, true, GFP_KERNEL)) {
+		unlock_page(page);
+		mutex_unlock(&obj->mutex);
+		return VM_FAULT_OOM;
+	}
 	SetPageDirty(page);
 	mutex_unlock(&obj->mutex);
 	return VM_FAULT_LOCKED;
@@ -451,6 +481,11 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 			continue;
 		dirty = PageDirty(page);
 		keep = dirty || (page_private(page) & MP_PAGE_PRECIOUS);
+		if (!list_empty(&obj->copies) &&
+		    mp_push_locked(obj, pgoff, page, false, gfp)) {
+			unlock_page(page);
+			continue;
+		}
 		if (keep && (!can_return || mp_manager_congested(obj->mgr) ||
 			     mp_return_add(obj, &r, pgoff, page, dirty, false,
 					   gfp))) {

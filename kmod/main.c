@@ -385,7 +385,8 @@ static int mp_region_ioctl(struct mp_ucmd *uc)
 	vma = vma_lookup(mm, r->addr);
 	obj = vma ? mp_vma_object(vma) : NULL;
 	if (obj) {
-		r->out_name = obj->name;
+		/* A private copy is named by its original (Mach's vm_region). */
+		r->out_name = obj->src ? obj->src->name : obj->name;
 		r->out_start = vma->vm_start;
 		r->out_end = vma->vm_end;
 		r->out_offset = (u64)vma->vm_pgoff << PAGE_SHIFT;

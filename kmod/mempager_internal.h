@@ -135,6 +135,11 @@ struct mp_stats {
  * @wait: faults waiting for @events to change
  * @stats: counters
  * @node: in the shrinker's list of objects (managed objects only)
+ * @src: for a private copy, the object it copies (a reference; the copy
+ *	counts as one of its mappings)
+ * @src_off: the source page that is page 0 of the copy
+ * @copies: private copies of this object that still read from it
+ * @copy_node: in the source's @copies, under the source's mutex
  */
 struct mp_object {
 	struct kref ref;
@@ -166,6 +171,10 @@ struct mp_object {
 	wait_queue_head_t wait;
 	struct mp_stats stats;
 	struct list_head node;
+	struct mp_object *src;
+	pgoff_t src_off;
+	struct list_head copies;
+	struct list_head copy_node;
 };
 
 /*
@@ -332,6 +341,8 @@ int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
 struct page *mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff);
 
 /* lock.c */
+struct page *mp_page_copy(struct page *page, gfp_t gfp);
+void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count);
 int mp_lock_request(struct mp_object *obj,
 		    const struct mempager_lock_request *lr);
 int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
@@ -347,7 +358,21 @@ void mp_shrinker_untrack(struct mp_object *obj);
 int mp_shrinker_init(void);
 void mp_shrinker_exit(void);
 
+/* copy.c */
+bool mp_entry_is_shadow(void *entry);
+void *mp_shadow_entry(void);
+struct mp_object *mp_copy_create(struct mp_object *src, pgoff_t first,
+				 pgoff_t count);
+void mp_copy_detach(struct mp_object *copy);
+bool mp_copy_from_source(struct mp_object *copy, pgoff_t pgoff);
+struct page *mp_copy_page_locked(struct mp_object *src, struct page *page,
+				 struct mp_object *copy, pgoff_t cpgoff);
+int mp_push_locked(struct mp_object *src, pgoff_t pgoff, struct page *page,
+		   bool in_place, gfp_t gfp);
+
 /* fault.c */
+struct mp_request *mp_request_send_locked(struct mp_object *obj,
+					  pgoff_t pgoff, bool write);
 int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma);
 struct mp_object *mp_vma_object(struct vm_area_struct *vma);
 void mp_tickets_free_locked(struct mp_object *obj);

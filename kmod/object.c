@@ -75,6 +75,8 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	INIT_LIST_HEAD(&obj->tickets);
 	INIT_LIST_HEAD(&obj->syncs);
 	INIT_LIST_HEAD(&obj->node);
+	INIT_LIST_HEAD(&obj->copies);
+	INIT_LIST_HEAD(&obj->copy_node);
 	init_waitqueue_head(&obj->wait);
 	obj->npages = size >> PAGE_SHIFT;
 	obj->uid = current_fsuid();
@@ -125,6 +127,7 @@ static void mp_object_release(struct kref *ref)
 {
 	struct mp_object *obj = container_of(ref, struct mp_object, ref);
 
+	mp_copy_detach(obj);
 	xa_erase(&mp_names, obj->name);
 	if (!list_empty(&obj->node))
 		mp_shrinker_untrack(obj);
@@ -236,8 +239,8 @@ struct mp_object *mp_object_from_file(struct file *file)
  * @writable: write access is asked for too
  *
  * The owner, group and other bits of the object's mode decide, as for a
- * file; CAP_DAC_OVERRIDE overrides them. Temporary memory is never reached
- * by name.
+ * file; CAP_DAC_OVERRIDE overrides them. Temporary memory and private
+ * copies are never reached by name.
  *
  * Return: 0, -ENOENT for temporary memory, or -EACCES.
  */
@@ -246,7 +249,8 @@ int mp_object_may_open(struct mp_object *obj, bool writable)
 	umode_t want = writable ? 06 : 04;
 	umode_t mode = obj->mode;
 
-	if (!obj->mgr)
+	/* Nor are private copies: they belong to one mapping. */
+	if (!obj->mgr || obj->src)
 		return -ENOENT;
 	if (uid_eq(current_fsuid(), obj->uid))
 		mode >>= 6;
@@ -476,8 +480,11 @@ int mp_object_map_locked(struct mp_object *obj)
  */
 void mp_object_unmap(struct mp_object *obj)
 {
+	bool last;
+
 	mutex_lock(&obj->mutex);
-	if (!--obj->nr_maps && obj->mgr) {
+	last = !--obj->nr_maps;
+	if (last && obj->mgr) {
 		if (obj->state == MP_DESTROYED)
 			mp_object_reset_locked(obj);
 		else if ((obj->state == MP_READY ||
@@ -487,6 +494,9 @@ void mp_object_unmap(struct mp_object *obj)
 			mp_cache_drop_all_locked(obj);
 	}
 	mutex_unlock(&obj->mutex);
+	/* A copy is mapped once: with its mapping gone it needs no original. */
+	if (last && obj->src)
+		mp_copy_detach(obj);
 }
 
 /**

@@ -284,7 +284,8 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
  * @first: first page
  * @count: pages
  *
- * Zero-fills the pages that faults wait for; others are left alone. Pages
+ * Zero-fills the pages that faults wait for (a CALL copy takes the
+ * original's page instead); others are left alone. Pages
  * are allocated with the mutex dropped: reclaim may need the shrinker, which
  * needs the mutex.
  *
@@ -300,8 +301,21 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 
 	lockdep_assert_held(&obj->mutex);
 	for (pgoff = first; pgoff < first + count; pgoff++) {
-		if (!mp_request_entry(xa_load(&obj->pages, pgoff)))
+		struct mp_request *req;
+
+		req = mp_request_entry(xa_load(&obj->pages, pgoff));
+		if (!req)
 			continue;
+		if (obj->src) {
+			/* A CALL copy: "use the original's page". */
+			err = xa_err(xa_store(&obj->pages, pgoff,
+					      mp_shadow_entry(),
+					      GFP_KERNEL_ACCOUNT));
+			if (err)
+				return err;
+			mp_request_complete_locked(obj, req, 1);
+			continue;
+		}
 		mutex_unlock(&obj->mutex);
 		page = mp_zero_page_alloc();
 		mutex_lock(&obj->mutex);
@@ -386,6 +400,10 @@ void mp_cache_drop_all_locked(struct mp_object *obj)
 	xa_for_each(&obj->pages, pgoff, entry) {
 		struct page *page = entry;
 
+		if (mp_entry_is_shadow(entry)) {
+			xa_erase(&obj->pages, pgoff);
+			continue;
+		}
 		if (WARN_ON_ONCE(xa_pointer_tag(entry)))
 			continue;
 		page = mp_cache_remove_locked(obj, pgoff);

@@ -489,6 +489,7 @@ enum mempager_msg_type {
 	MEMPAGER_MSG_DATA_RETURN = 7,
 	MEMPAGER_MSG_LOCK_COMPLETED = 8,
 	MEMPAGER_MSG_SYNCHRONIZE = 9,
+	MEMPAGER_MSG_COPY = 10,
 };
 
 /**
@@ -516,6 +517,11 @@ enum mempager_msg_type {
  *	@range.offset and @range.length echo the lock_request, or give the
  *	msync(2) range; @range.flags is 0 for lock_completed and for
  *	synchronize MEMPAGER_SYNC_* bits
+ * @copy: MEMPAGER_MSG_COPY (COPY_CALL objects): the range
+ *	@copy.offset, @copy.length of this object was copied into a new object,
+ *	handle @copy.new_object and name @copy.new_name on the same manager
+ *	fd, whose init follows. The manager serves the copy's data_requests;
+ *	data_unavailable on the copy means "use the original's page"
  * @raw: The union as plain words; unused words are 0
  */
 struct mempager_msg {
@@ -559,6 +565,13 @@ struct mempager_msg {
 			__u32 flags;
 			__u32 __reserved;
 		} range;
+		struct {
+			__aligned_u64 offset;
+			__aligned_u64 length;
+			__aligned_u64 new_name;
+			__u32 new_object;
+			__u32 __reserved;
+		} copy;
 		__aligned_u64 raw[5];
 	};
 };

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Copy strategies: what a MAP_PRIVATE mapping of a managed object (Mach's
+ * vm_map with copy) sees.
+ *
+ * A private mapping maps a copy object made at mmap time. Writes to it go
+ * to anonymous pages the core makes (private COW), so the copy only has to
+ * provide what the original held at the moment of the copy:
+ *
+ *  - DELAY (and TEMPORARY, and NONE, and an object not yet ready): the copy
+ *    is a kernel object with no manager. A page it does not hold is read
+ *    from the original. Before a page of the original changes (a write
+ *    through a shared mapping, or the page leaving the cache: flush,
+ *    eviction) its contents are pushed into every copy that does not hold
+ *    its own version yet, and the copies' mappings of the original's page
+ *    are zapped. Every copy is therefore a true snapshot of its moment.
+ *  - NONE copies eagerly: at mmap the resident pages are copied and every
+ *    missing one is requested at once.
+ *  - CALL: the copy is a new object of the same manager, which gets
+ *    memory_object_copy and then init for it, and serves it; data_unavailable
+ *    on it means "use the original's page" (a shadow entry), copied then.
+ *    The original's resident pages become write-locked, so the manager hears
+ *    (data_unlock) before the original changes.
+ *
+ * A copy counts as a mapping of its original, which keeps the original's
+ * kernel state (and manager link) alive while the copy needs it.
+ *
+ * Locking overview: the original's mutex, then a copy's mutex
+ * (mutex_lock_nested(SINGLE_DEPTH_NESTING): one lock class), then the page
+ * lock of the original's page, then i_mmap_rwsem in unmap_mapping_range().
+ * The original's page is locked while pushing so that a fault installing it
+ * in a copy's page table (it holds that page lock) is zapped, not missed.
+ */
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+
+#include "mempager_internal.h"
+
+/* What a shadow entry points at: only its address matters. */
+static unsigned long mp_shadow __aligned(8);
+
+/**
+ * mp_shadow_entry() - the entry meaning "use the original's page"
+ *
+ * Return: the tagged entry.
+ */
+void *mp_shadow_entry(void)
+{
+	return xa_tag_pointer(&mp_shadow, 3);
+}
+
+/**
+ * mp_entry_is_shadow() - is this page cache entry a shadow entry?
+ * @entry: an entry of mp_object.pages
+ *
+ * Return: true for the entry of mp_shadow_entry().
+ */
+bool mp_entry_is_shadow(void *entry)
+{
+	return xa_pointer_tag(entry) == 3;
+}
+
+/* memory_object_copy to the original's manager (COPY_CALL). */
+static int mp_copy_call_locked(struct mp_object *src, struct mp_object *copy,
+			       pgoff_t first, pgoff_t count)
+{
+	struct mempager_msg msg = {
+		.type = MEMPAGER_MSG_COPY,
+		.copy.offset = (u64)first << PAGE_SHIFT,
+		.copy.length = (u64)count << PAGE_SHIFT,
+		.copy.new_object = copy->handle,
+		.copy.new_name = copy->name,
+	};
+	unsigned long pgoff;
+	void *entry;
+
+	/* Writes to the original now ask the manager first. */
+	xa_for_each_range(&src->pages, pgoff, entry, first, first + count - 1) {
+		struct page *page = entry;
+
+		if (xa_pointer_tag(entry))
+			continue;
+		lock_page(page);
+		mp_page_set_bits(page, MEMPAGER_PROT_WRITE,
+				 MEMPAGER_PROT_WRITE);
+		unlock_page(page);
+	}
+	return mp_post_locked(src, &msg);
+}
+
+/* COPY_NONE: copy the resident pages now, ask for the missing ones. */
+static int mp_copy_eager_locked(struct mp_object *src, struct mp_object *copy,
+				pgoff_t first, pgoff_t count)
+{
+	pgoff_t i;
+	int err;
+
+	for (i = 0; i < count && first + i < src->npages; i++) {
+		void *entry = xa_load(&src->pages, first + i);
+		struct page *page;
+
+		if (entry && !xa_pointer_tag(entry)) {
+			page = mp_page_copy(entry, GFP_KERNEL);
+			if (!page)
+				return -ENOMEM;
+			mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
+			err = mp_cache_store_locked(copy, i, page);
+			mutex_unlock(&copy->mutex);
+			if (err) {
+				put_page(page);
+				return err;
+			}
+		} else if (!entry &&
+			   src->outstanding < READ_ONCE(mp_max_outstanding)) {
+			page = (void *)mp_request_send_locked(src, first + i,
+							      false);
+			if (IS_ERR(page))
+				return PTR_ERR(page);
+		}
+	}
+	return 0;
+}
+
+/**
+ * mp_copy_create() - the copy a MAP_PRIVATE mapping maps
+ * @src: a managed object
+ * @first: first page of @src copied
+ * @count: pages
+ *
+ * Return: the copy with a reference, or an ERR_PTR: -ENXIO when @src is
+ * destroyed or its manager is dead, -ENOMEM.
+ */
+struct mp_object *mp_copy_create(struct mp_object *src, pgoff_t first,
+				 pgoff_t count)
+{
+	struct mp_object *copy;
+	bool call;
+	int err;
+
+	mutex_lock(&src->mutex);
+	err = mp_object_map_locked(src);
+	if (err)
+		goto out_unlock;
+	call = src->state == MP_READY &&
+	       src->copy_strategy == MEMPAGER_COPY_CALL;
+	copy = mp_object_create(call ? src->mgr : NULL,
+				(u64)count << PAGE_SHIFT, src->mode);
+	if (IS_ERR(copy)) {
+		err = PTR_ERR(copy);
+		goto out_unmap;
+	}
+	mp_object_get(src);
+	copy->src = src;
+	copy->src_off = first;
+	list_add(&copy->copy_node, &src->copies);
+	/* The original's next writes must go through page_mkwrite. */
+	mp_zap_range(src, first, count);
+
+	if (call)
+		err = mp_copy_call_locked(src, copy, first, count);
+	else if (src->state == MP_READY &&
+		 src->copy_strategy == MEMPAGER_COPY_NONE)
+		err = mp_copy_eager_locked(src, copy, first, count);
+	mutex_unlock(&src->mutex);
+	if (err) {
+		mp_copy_detach(copy);
+		mp_object_put(copy);
+		return ERR_PTR(err == -EPIPE ? -ENXIO : err);
+	}
+	return copy;
+
+out_unmap:
+	mutex_unlock(&src->mutex);
+	mp_object_unmap(src);
+	return ERR_PTR(err);
+out_unlock:
+	mutex_unlock(&src->mutex);
+	return ERR_PTR(err);
+}
+
+/**
+ * mp_copy_detach() - a copy no longer reads from its original
+ * @copy: a copy whose last mapping is gone (or that never got one)
+ *
+ * Drops the copy's mapping of the original and its reference.
+ */
+void mp_copy_detach(struct mp_object *copy)
+{
+	struct mp_object *src = copy->src;
+
+	if (!src)
+		return;
+	mutex_lock(&src->mutex);
+	list_del(&copy->copy_node);
+	mutex_unlock(&src->mutex);
+	copy->src = NULL;
+	mp_object_unmap(src);
+	mp_object_put(src);
+}
+
+/**
+ * mp_copy_from_source() - does a fault on the copy read its original?
+ * @copy: a copy (mp_object.src set)
+ * @pgoff: the page, which the copy does not hold
+ *
+ * Return: true for a DELAY copy, and for a CALL copy whose manager said
+ * "use the original's page". Checked again under the mutexes.
+ */
+bool mp_copy_from_source(struct mp_object *copy, pgoff_t pgoff)
+{
+	return !copy->mgr || mp_entry_is_shadow(xa_load(&copy->pages, pgoff));
+}
+
+/**
+ * mp_copy_page_locked() - the page a fault on a copy maps
+ * @src: the original, its mutex held
+ * @page: the original's resident page
+ * @copy: the copy
+ * @cpgoff: the page in the copy
+ *
+ * Return: the copy's own page when it has one (pushed, or copied now for a
+ * CALL copy), else @page; ERR_PTR(-EAGAIN) when the copy's manager now
+ * answers for the page itself, ERR_PTR(-ENOMEM).
+ */
+struct page *mp_copy_page_locked(struct mp_object *src, struct page *page,
+				 struct mp_object *copy, pgoff_t cpgoff)
+{
+	struct page *own;
+	void *entry;
+	int err;
+
+	lockdep_assert_held(&src->mutex);
+	mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
+	entry = xa_load(&copy->pages, cpgoff);
+	if (entry && !xa_pointer_tag(entry)) {
+		page = entry;
+	} else if (copy->mgr) {
+		if (!mp_entry_is_shadow(entry)) {
+			page = ERR_PTR(-EAGAIN);
+			goto out_unlock;
+		}
+		own = mp_page_copy(page, GFP_KERNEL);
+		err = own ? mp_cache_store_locked(copy, cpgoff, own) : -ENOMEM;
+		if (err) {
+			if (own)
+				put_page(own);
+			page = ERR_PTR(err);
+			goto out_unlock;
+		}
+		page = own;
+	}
+out_unlock:
+	mutex_unlock(&copy->mutex);
+	return page;
+}
+
+/**
+ * mp_push_locked() - save a page of an original into its copies
+ * @src: the original, its mutex held
+ * @pgoff: the page, about to change or to leave the cache
+ * @page: the page, locked by the caller
+ * @in_place: the page is about to be written: copies get a copy of it;
+ *	else it leaves @src and the copies may share the page itself
+ * @gfp: for the page copy and the copies' page caches
+ *
+ * Every DELAY copy covering @pgoff that does not hold its own version gets
+ * this one, and its mappings of the original's page are zapped.
+ *
+ * Return: 0 or -ENOMEM (then the page must not change or leave).
+ */
+int mp_push_locked(struct mp_object *src, pgoff_t pgoff, struct page *page,
+		   bool in_place, gfp_t gfp)
+{
+	struct page *data = NULL;
+	struct mp_object *copy;
+	int err = 0;
+
+	lockdep_assert_held(&src->mutex);
+	list_for_each_entry(copy, &src->copies, copy_node) {
+		pgoff_t cpgoff = pgoff - copy->src_off;
+
+		/* CALL copies are the manager's business (data_unlock). */
+		if (copy->mgr || pgoff < copy->src_off ||
+		    cpgoff >= copy->npages)
+			continue;
+		mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
+		if (!xa_load(&copy->pages, cpgoff)) {
+			if (!data) {
+				/* One page for every copy; ours to put. */
+				data = in_place ? mp_page_copy(page, gfp) :
+						  page;
+				if (data && !in_place)
+					get_page(data);
+				if (!data)
+					err = -ENOMEM;
+			}
+			if (data) {
+				get_page(data);
+				err = mp_cache_store_locked(copy, cpgoff, data);
+				if (err)
+					put_page(data);
+				else
+					mp_zap_range(copy, cpgoff, 1);
+			}
+		}
+		mutex_unlock(&copy->mutex);
+		if (err)
+			break;
+	}
+	if (data)
+		put_page(data);
+	return err;
+}
