@@ -31,7 +31,8 @@ static int mp_objects_show(struct seq_file *m, void *unused)
 		mutex_lock(&obj->mutex);
 		seq_printf(m, "%llu %u %lu %s %lu %lu %u %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
 			   obj->name, obj->handle, obj->npages,
-			   obj->mgr ? mp_state_names[obj->state] : "temporary",
+			   obj->temporary && !obj->mgr ? "temporary" :
+			   mp_state_names[obj->state],
 			   obj->nr_maps, obj->nr_resident,
 			   obj->outstanding, obj->stats.requests,
 			   obj->stats.supplied, obj->stats.unavailable,

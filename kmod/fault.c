@@ -438,7 +438,7 @@ int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma)
 	 * object's copy strategy (VM_MAYSHARE: a read-only shared mapping has
 	 * no VM_SHARED).
 	 */
-	if (!(vma->vm_flags & VM_MAYSHARE) && obj->mgr && !obj->src) {
+	if (!(vma->vm_flags & VM_MAYSHARE) && !obj->temporary && !obj->src) {
 		obj = mp_copy_create(obj, vma->vm_pgoff, vma_pages(vma));
 		if (IS_ERR(obj))
 			return PTR_ERR(obj);

@@ -76,8 +76,17 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 	struct mp_msg_entry *e = r->e;
 	int err;
 
+	/* The default manager's first copy of a page: data_initialize. */
+	u32 type = obj->temporary && !mp_known(obj, pgoff) ?
+		   MEMPAGER_MSG_DATA_INITIALIZE : MEMPAGER_MSG_DATA_RETURN;
+
+	if (type == MEMPAGER_MSG_DATA_INITIALIZE) {
+		err = mp_known_mark(obj, pgoff, gfp);
+		if (err)
+			return err;
+	}
 	if (e && (r->next != pgoff || e->msg.data_return.dirty != dirty ||
-		  e->npages == MP_RETURN_MAX)) {
+		  e->msg.type != type || e->npages == MP_RETURN_MAX)) {
 		err = mp_return_flush(obj, r);
 		if (err)
 			return err;
@@ -87,7 +96,7 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 		e = mp_msg_alloc(MP_RETURN_MAX, gfp);
 		if (!e)
 			return -ENOMEM;
-		e->msg.type = MEMPAGER_MSG_DATA_RETURN;
+		e->msg.type = type;
 		e->msg.data_return.offset = (u64)pgoff << PAGE_SHIFT;
 		e->msg.data_return.dirty = dirty;
 		e->msg.data_return.kernel_copy = kernel_copy;
@@ -455,9 +464,8 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 				      unsigned long budget, gfp_t gfp,
 				      unsigned long *dropped)
 {
-	bool can_return = obj->state == MP_READY && obj->mgr &&
-			  obj->copy_strategy != MEMPAGER_COPY_TEMPORARY;
 	struct mp_return r = { };
+	bool can_return;
 	unsigned long freed = 0;
 	unsigned long pgoff;
 	struct page *page;
@@ -465,6 +473,10 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 
 	if (!obj->nr_resident || obj->state == MP_INIT_SENT)
 		return 0;
+	/* Temporary memory goes to the default manager, if there is one. */
+	if (obj->temporary && !obj->mgr && !obj->src)
+		mp_temp_attach_locked(obj, gfp);
+	can_return = obj->state == MP_READY && obj->mgr;
 	xa_for_each_start(&obj->pages, pgoff, entry, obj->scan_next) {
 		bool dirty, keep;
 

@@ -13,6 +13,7 @@
  * mutex. The manager pointer is published with smp_store_release() so that
  * read(), poll() and the manager calls need no lock.
  */
+#include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -90,6 +91,38 @@ static int mp_ucmd_new_fd(struct mp_ucmd *uc, struct file *file, s32 *out_fd)
 	return 0;
 }
 
+/* The manager of a manager fd, made a manager fd now if it is not yet. */
+static struct mp_manager *mp_file_make_manager(struct mempager_file *mf)
+{
+	lockdep_assert_held(&mf->lock);
+	if (!mf->mgr)
+		/* Pairs with smp_load_acquire() in read, poll and calls. */
+		smp_store_release(&mf->mgr, mp_manager_alloc());
+	return mf->mgr;
+}
+
+static int mp_set_default_manager_ioctl(struct mp_ucmd *uc)
+{
+	struct mempager_default_manager *dm = uc->cmd;
+	struct mempager_file *mf = uc->mf;
+	struct mp_manager *mgr;
+	int err;
+
+	if (dm->flags)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	mutex_lock(&mf->lock);
+	err = -EBUSY;
+	if (mf->bound)
+		goto out_unlock;
+	mgr = mp_file_make_manager(mf);
+	err = mgr ? mp_default_set(mgr) : -ENOMEM;
+out_unlock:
+	mutex_unlock(&mf->lock);
+	return err;
+}
+
 static int mp_object_create_ioctl(struct mp_ucmd *uc)
 {
 	struct mempager_object_create *oc = uc->cmd;
@@ -109,13 +142,9 @@ static int mp_object_create_ioctl(struct mp_ucmd *uc)
 	err = -EBUSY;
 	if (mf->bound)
 		goto out_unlock;
-	if (!mf->mgr) {
-		err = -ENOMEM;
-		/* Pairs with smp_load_acquire() in read, poll and calls. */
-		smp_store_release(&mf->mgr, mp_manager_alloc());
-		if (!mf->mgr)
-			goto out_unlock;
-	}
+	err = -ENOMEM;
+	if (!mp_file_make_manager(mf))
+		goto out_unlock;
 	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode);
 	err = PTR_ERR_OR_ZERO(obj);
 	if (err)
@@ -191,12 +220,21 @@ static struct mp_manager *mp_file_manager(struct mempager_file *mf)
 	return smp_load_acquire(&mf->mgr);
 }
 
-/* The object a manager call names, or NULL. Valid for the call's duration. */
+/* The object a manager call names, with a reference, or NULL. */
 static struct mp_object *mp_managed_object(struct mp_ucmd *uc, u32 handle)
 {
 	struct mp_manager *mgr = mp_file_manager(uc->mf);
+	struct mp_object *obj;
 
-	return mgr ? xa_load(&mgr->objects, handle) : NULL;
+	if (!mgr)
+		return NULL;
+	/* Objects leave the table at terminate (temporary memory, copies). */
+	rcu_read_lock();
+	obj = xa_load(&mgr->objects, handle);
+	if (obj && !kref_get_unless_zero(&obj->ref))
+		obj = NULL;
+	rcu_read_unlock();
+	return obj;
 }
 
 static int mp_attributes_ioctl(struct mp_ucmd *uc, bool reply_allowed)
@@ -204,6 +242,7 @@ static int mp_attributes_ioctl(struct mp_ucmd *uc, bool reply_allowed)
 	struct mempager_attributes *at = uc->cmd;
 	u32 allowed = reply_allowed ? MEMPAGER_REPLY : 0;
 	struct mp_object *obj;
+	int err;
 
 	if (at->flags & ~allowed || at->__reserved || at->__reserved2 ||
 	    at->out_ready)
@@ -211,9 +250,11 @@ static int mp_attributes_ioctl(struct mp_ucmd *uc, bool reply_allowed)
 	obj = mp_managed_object(uc, at->object);
 	if (!obj)
 		return -ENOENT;
-	return mp_object_set_attributes(obj, at->control, at->may_cache,
-					at->copy_strategy,
-					at->flags & MEMPAGER_REPLY);
+	err = mp_object_set_attributes(obj, at->control, at->may_cache,
+				       at->copy_strategy,
+				       at->flags & MEMPAGER_REPLY);
+	mp_object_put(obj);
+	return err;
 }
 
 static int mp_ready_ioctl(struct mp_ucmd *uc)
@@ -242,6 +283,7 @@ static int mp_get_attributes_ioctl(struct mp_ucmd *uc)
 	if (!err)
 		mp_object_get_attributes(obj, at);
 	mutex_unlock(&obj->mutex);
+	mp_object_put(obj);
 	return err;
 }
 
@@ -258,9 +300,10 @@ static int mp_data_supply_ioctl(struct mp_ucmd *uc)
 	if (!obj)
 		return -ENOENT;
 	err = mp_check_range(obj, ds->offset, ds->length);
-	if (err)
-		return err;
-	return mp_data_supply(obj, ds);
+	if (!err)
+		err = mp_data_supply(obj, ds);
+	mp_object_put(obj);
+	return err;
 }
 
 static int mp_data_range_ioctl(struct mp_ucmd *uc, bool error)
@@ -276,7 +319,7 @@ static int mp_data_range_ioctl(struct mp_ucmd *uc, bool error)
 		return -ENOENT;
 	err = mp_check_range(obj, dr->offset, dr->length);
 	if (err)
-		return err;
+		goto out_put;
 	mutex_lock(&obj->mutex);
 	err = mp_object_check_control(obj, dr->control);
 	if (!err && error)
@@ -287,6 +330,8 @@ static int mp_data_range_ioctl(struct mp_ucmd *uc, bool error)
 					  dr->offset >> PAGE_SHIFT,
 					  dr->length >> PAGE_SHIFT);
 	mutex_unlock(&obj->mutex);
+out_put:
+	mp_object_put(obj);
 	return err;
 }
 
@@ -304,13 +349,16 @@ static int mp_destroy_ioctl(struct mp_ucmd *uc)
 {
 	struct mempager_destroy *d = uc->cmd;
 	struct mp_object *obj;
+	int err;
 
 	if (d->flags)
 		return -EINVAL;
 	obj = mp_managed_object(uc, d->object);
 	if (!obj)
 		return -ENOENT;
-	return mp_object_destroy(obj, d->control);
+	err = mp_object_destroy(obj, d->control);
+	mp_object_put(obj);
+	return err;
 }
 
 static int mp_lock_request_ioctl(struct mp_ucmd *uc)
@@ -329,23 +377,27 @@ static int mp_lock_request_ioctl(struct mp_ucmd *uc)
 	if (!obj)
 		return -ENOENT;
 	err = mp_check_range(obj, lr->offset, lr->length);
-	if (err)
-		return err;
-	return mp_lock_request(obj, lr);
+	if (!err)
+		err = mp_lock_request(obj, lr);
+	mp_object_put(obj);
+	return err;
 }
 
 static int mp_synchronize_completed_ioctl(struct mp_ucmd *uc)
 {
 	struct mempager_synchronize_completed *sc = uc->cmd;
 	struct mp_object *obj;
+	int err;
 
 	if (sc->flags || sc->__reserved)
 		return -EINVAL;
 	obj = mp_managed_object(uc, sc->object);
 	if (!obj)
 		return -ENOENT;
-	return mp_synchronize_completed(obj, sc->control, sc->offset,
-					sc->length);
+	err = mp_synchronize_completed(obj, sc->control, sc->offset,
+				       sc->length);
+	mp_object_put(obj);
+	return err;
 }
 
 static int mp_receive_ioctl(struct mp_ucmd *uc)
@@ -446,6 +498,8 @@ static const struct mempager_ioctl_op mempager_ioctl_ops[] = {
 		 struct mempager_synchronize_completed, length),
 	IOCTL_OP(MEMPAGER_CMD_RECEIVE, mp_receive_ioctl,
 		 struct mempager_receive, out_data),
+	IOCTL_OP(MEMPAGER_CMD_SET_DEFAULT_MANAGER, mp_set_default_manager_ioctl,
+		 struct mempager_default_manager, flags),
 };
 
 /**

@@ -45,7 +45,7 @@ struct vm_area_struct;
  * @wait: readers and pollers of the manager fd
  * @drain_wait: faults throttled until @queued_pages drains
  * @objects: object handle to struct mp_object (one reference each);
- *	written only by the manager fd's own ioctls and its release
+ *	looked up under RCU with kref_get_unless_zero()
  */
 struct mp_manager {
 	struct kref ref;
@@ -140,6 +140,9 @@ struct mp_stats {
  * @src_off: the source page that is page 0 of the copy
  * @copies: private copies of this object that still read from it
  * @copy_node: in the source's @copies, under the source's mutex
+ * @temporary: kernel-made temporary memory, backed by the default manager
+ *	once attached (@mgr set then)
+ * @known: pages of a temporary object the default manager holds
  */
 struct mp_object {
 	struct kref ref;
@@ -175,6 +178,8 @@ struct mp_object {
 	pgoff_t src_off;
 	struct list_head copies;
 	struct list_head copy_node;
+	bool temporary;
+	struct xarray known;
 };
 
 /*
@@ -318,6 +323,7 @@ int mp_object_map_locked(struct mp_object *obj);
 void mp_object_unmap(struct mp_object *obj);
 void mp_object_bump_locked(struct mp_object *obj);
 struct mp_object *mp_object_next(unsigned long *name);
+u64 mp_new_control(void);
 void mp_objects_exit(void);
 
 /* pagecache.c */
@@ -376,6 +382,14 @@ struct mp_request *mp_request_send_locked(struct mp_object *obj,
 int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma);
 struct mp_object *mp_vma_object(struct vm_area_struct *vma);
 void mp_tickets_free_locked(struct mp_object *obj);
+
+/* defpager.c */
+int mp_default_set(struct mp_manager *mgr);
+void mp_default_clear(struct mp_manager *mgr);
+bool mp_default_registered(void);
+int mp_temp_attach_locked(struct mp_object *obj, gfp_t gfp);
+int mp_known_mark(struct mp_object *obj, pgoff_t pgoff, gfp_t gfp);
+bool mp_known(struct mp_object *obj, pgoff_t pgoff);
 
 /* debugfs.c */
 void mp_debugfs_init(void);

@@ -86,6 +86,7 @@ void mp_manager_kill(struct mp_manager *mgr)
 	struct mp_object *obj;
 	unsigned long handle;
 
+	mp_default_clear(mgr);
 	spin_lock(&mgr->lock);
 	mgr->dead = true;
 	spin_unlock(&mgr->lock);

@@ -72,6 +72,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	kref_init(&obj->ref);
 	mutex_init(&obj->mutex);
 	xa_init_flags(&obj->pages, XA_FLAGS_ACCOUNT);
+	xa_init(&obj->known);
 	INIT_LIST_HEAD(&obj->tickets);
 	INIT_LIST_HEAD(&obj->syncs);
 	INIT_LIST_HEAD(&obj->node);
@@ -86,6 +87,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 		/* Temporary memory is ready at once and has no manager. */
 		obj->state = MP_READY;
 		obj->copy_strategy = MEMPAGER_COPY_TEMPORARY;
+		obj->temporary = true;
 	}
 
 	obj->file = anon_inode_create_getfile("[mempager]", &mp_mapping_fops,
@@ -109,8 +111,8 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 			goto out_put;
 		/* The handle table's reference. */
 		kref_get(&obj->ref);
-		mp_shrinker_track(obj);
 	}
+	mp_shrinker_track(obj);
 	return obj;
 
 out_put:
@@ -137,6 +139,7 @@ static void mp_object_release(struct kref *ref)
 	mp_tickets_free_locked(obj);
 	mutex_unlock(&obj->mutex);
 	xa_destroy(&obj->pages);
+	xa_destroy(&obj->known);
 	mutex_destroy(&obj->mutex);
 	fput(obj->file);
 	if (obj->mgr)
@@ -160,6 +163,16 @@ void mp_object_get(struct mp_object *obj)
 void mp_object_put(struct mp_object *obj)
 {
 	kref_put(&obj->ref, mp_object_release);
+}
+
+/**
+ * mp_new_control() - a control never handed out before
+ *
+ * Return: the control.
+ */
+u64 mp_new_control(void)
+{
+	return atomic64_inc_return(&mp_last_control);
 }
 
 /**
@@ -250,7 +263,7 @@ int mp_object_may_open(struct mp_object *obj, bool writable)
 	umode_t mode = obj->mode;
 
 	/* Nor are private copies: they belong to one mapping. */
-	if (!obj->mgr || obj->src)
+	if (obj->temporary || obj->src)
 		return -ENOENT;
 	if (uid_eq(current_fsuid(), obj->uid))
 		mode >>= 6;
@@ -457,7 +470,7 @@ int mp_object_map_locked(struct mp_object *obj)
 	if (obj->state == MP_DEAD || obj->state == MP_DESTROYED)
 		return -ENXIO;
 	if (obj->state == MP_IDLE) {
-		obj->control = atomic64_inc_return(&mp_last_control);
+		obj->control = mp_new_control();
 		msg.init.name = obj->name;
 		err = mp_post_locked(obj, &msg);
 		if (err) {
@@ -471,6 +484,16 @@ int mp_object_map_locked(struct mp_object *obj)
 	return 0;
 }
 
+/*
+ * Take an object out of its manager's handle table: the handle becomes
+ * stale. The caller holds a reference of its own.
+ */
+static void mp_object_forget(struct mp_object *obj)
+{
+	if (xa_erase(&obj->mgr->objects, obj->handle) == obj)
+		mp_object_put(obj);
+}
+
 /**
  * mp_object_unmap() - a mapping of the object went away
  * @obj: the object
@@ -480,7 +503,7 @@ int mp_object_map_locked(struct mp_object *obj)
  */
 void mp_object_unmap(struct mp_object *obj)
 {
-	bool last;
+	bool last, forget;
 
 	mutex_lock(&obj->mutex);
 	last = !--obj->nr_maps;
@@ -494,9 +517,17 @@ void mp_object_unmap(struct mp_object *obj)
 			mp_cache_drop_all_locked(obj);
 	}
 	mutex_unlock(&obj->mutex);
-	/* A copy is mapped once: with its mapping gone it needs no original. */
-	if (last && obj->src)
+	if (!last)
+		return;
+	/*
+	 * Temporary memory and copies are mapped once: with the mapping gone
+	 * they need no original and no handle (the manager had terminate).
+	 */
+	forget = obj->mgr && (obj->temporary || obj->src);
+	if (obj->src)
 		mp_copy_detach(obj);
+	if (forget)
+		mp_object_forget(obj);
 }
 
 /**

@@ -151,7 +151,7 @@ int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
 		return xa_err(old);
 	obj->nr_resident++;
 	atomic_long_inc(&mp_resident_total);
-	if (obj->mgr)
+	if (obj->mgr || (obj->temporary && mp_default_registered()))
 		mp_writeback_kick();
 	req = mp_request_entry(old);
 	if (req)
@@ -256,7 +256,11 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 			set_page_private(pages[i], ds->lock_value |
 					 (ds->flags & MEMPAGER_SUPPLY_PRECIOUS ?
 					  MP_PAGE_PRECIOUS : 0));
-			err = mp_cache_store_locked(obj, pgoff, pages[i]);
+			err = obj->temporary ?
+			      mp_known_mark(obj, pgoff, GFP_KERNEL) : 0;
+			if (!err)
+				err = mp_cache_store_locked(obj, pgoff,
+							    pages[i]);
 			if (err)
 				break;
 			obj->stats.supplied++;

@@ -111,6 +111,7 @@ enum {
 	MEMPAGER_CMD_LOCK_REQUEST = 0x0c,
 	MEMPAGER_CMD_SYNCHRONIZE_COMPLETED = 0x0d,
 	MEMPAGER_CMD_RECEIVE = 0x0e,
+	MEMPAGER_CMD_SET_DEFAULT_MANAGER = 0x0f,
 	MEMPAGER_CMD_MAX,
 };
 
@@ -467,6 +468,30 @@ struct mempager_receive {
 #define MEMPAGER_RECEIVE _IO(MEMPAGER_TYPE, MEMPAGER_CMD_RECEIVE)
 
 /**
+ * struct mempager_default_manager - ioctl(MEMPAGER_SET_DEFAULT_MANAGER)
+ * @size: sizeof(struct mempager_default_manager)
+ * @flags: Must be 0
+ *
+ * host_default_memory_manager(): this fd becomes a manager fd and the
+ * system's default memory manager, replacing the previous one, which is
+ * sent nothing more (the temporary objects it already backs stay with
+ * it). From now on, temporary memory (an mmap of /dev/mempager with no
+ * object bound) that must leave RAM is given to this manager with
+ * MEMPAGER_MSG_CREATE, then MEMPAGER_MSG_DATA_INITIALIZE for pages it never
+ * had and MEMPAGER_MSG_DATA_RETURN after that; faults on pages it holds
+ * send MEMPAGER_MSG_DATA_REQUEST, answered with data_supply, or with
+ * data_unavailable for pages never written. Closing the fd unregisters it.
+ * EPERM without CAP_SYS_ADMIN; EBUSY when the fd has an object bound.
+ */
+struct mempager_default_manager {
+	__u32 size;
+	__u32 flags;
+};
+
+#define MEMPAGER_SET_DEFAULT_MANAGER \
+	_IO(MEMPAGER_TYPE, MEMPAGER_CMD_SET_DEFAULT_MANAGER)
+
+/**
  * DOC: Kernel messages
  *
  * read(2) on a manager fd returns whole &struct mempager_msg records, as many
@@ -475,7 +500,8 @@ struct mempager_receive {
  * one is queued. Each carries the object handle, the call, its arguments and
  * the object's sequence number, which grows by one per message of the object.
  *
- * Messages that carry page data (MEMPAGER_MSG_DATA_RETURN) are delivered
+ * Messages that carry page data (MEMPAGER_MSG_DATA_RETURN,
+ * MEMPAGER_MSG_DATA_INITIALIZE) are delivered
  * only by MEMPAGER_RECEIVE: read(2) stops before one, and fails with
  * EMSGSIZE when one is first in the queue.
  */
@@ -490,6 +516,8 @@ enum mempager_msg_type {
 	MEMPAGER_MSG_LOCK_COMPLETED = 8,
 	MEMPAGER_MSG_SYNCHRONIZE = 9,
 	MEMPAGER_MSG_COPY = 10,
+	MEMPAGER_MSG_CREATE = 11,
+	MEMPAGER_MSG_DATA_INITIALIZE = 12,
 };
 
 /**
@@ -508,7 +536,9 @@ enum mempager_msg_type {
  *	@supply.error_offset the first offset it applies to
  * @change: MEMPAGER_MSG_CHANGE_COMPLETED: @change.may_cache and
  *	@change.copy_strategy echo the call
- * @data_return: MEMPAGER_MSG_DATA_RETURN: @data_return.length bytes at
+ * @data_return: MEMPAGER_MSG_DATA_RETURN and MEMPAGER_MSG_DATA_INITIALIZE
+ *	(the default manager's first copy of written pages, dirty 1,
+ *	kernel_copy 0): @data_return.length bytes at
  *	@data_return.offset, found at @data_return.data_offset in the
  *	MEMPAGER_RECEIVE data buffer; @data_return.dirty is 0 only for clean
  *	precious pages (or RETURN_ANYTHING); @data_return.kernel_copy is 1
@@ -522,6 +552,11 @@ enum mempager_msg_type {
  *	handle @copy.new_object and name @copy.new_name on the same manager
  *	fd, whose init follows. The manager serves the copy's data_requests;
  *	data_unavailable on the copy means "use the original's page"
+ * @create: MEMPAGER_MSG_CREATE (to the default manager): a temporary
+ *	object of at most @create.size bytes (a hint), name @create.name, now
+ *	has handle @object and control @control on this fd; it is ready at once
+ *	and its pages are zero until given with data_initialize;
+ *	@create.page_size is the kernel's page size
  * @raw: The union as plain words; unused words are 0
  */
 struct mempager_msg {
@@ -572,6 +607,12 @@ struct mempager_msg {
 			__u32 new_object;
 			__u32 __reserved;
 		} copy;
+		struct {
+			__aligned_u64 size;
+			__aligned_u64 name;
+			__u32 page_size;
+			__u32 __reserved;
+		} create;
 		__aligned_u64 raw[5];
 	};
 };

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel's side of the default memory manager: registration, and
+ * temporary memory handed to it (memory_object_create, data_initialize,
+ * data_return, data_request answered with data_supply or
+ * data_unavailable). Checklist item 40 of shared/MACH-EMM.md. The
+ * write-back limit (module parameter max_resident_percent) is lowered to
+ * 1% of RAM so that page-out happens deterministically without filling RAM.
+ */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "kselftest_harness.h"
+#include "pager_util.h"
+
+#define PARAM "/sys/module/mempager/parameters/max_resident_percent"
+#define BATCH 64
+
+/* A default manager that keeps pages in memory. */
+struct dm {
+	int fd;
+	size_t npages;
+	unsigned char *store;	/* page data it holds */
+	unsigned char *held;	/* 1: given with data_initialize/return */
+	volatile int stop;
+	uint32_t object;
+	memory_object_control_t ctl;
+	long creates, inits, returns, init_of_held, requests, unavailable;
+	long errors;
+};
+
+static void dm_message(struct dm *d, struct mempager_msg *m,
+		       unsigned char *data)
+{
+	size_t pg, n, i;
+
+	switch (m->type) {
+	case MEMPAGER_MSG_CREATE:
+		d->creates++;
+		d->object = m->object;
+		d->ctl = mempager_msg_control(d->fd, m);
+		if (m->create.size != d->npages * PS ||
+		    m->create.page_size != PS)
+			d->errors++;
+		break;
+	case MEMPAGER_MSG_DATA_INITIALIZE:
+	case MEMPAGER_MSG_DATA_RETURN:
+		pg = m->data_return.offset / PS;
+		n = m->data_return.length / PS;
+		for (i = 0; i < n; i++) {
+			if (m->type == MEMPAGER_MSG_DATA_INITIALIZE) {
+				d->inits++;
+				/* Ignored for a page it holds, as Mach says. */
+				if (d->held[pg + i]) {
+					d->init_of_held++;
+					continue;
+				}
+			} else {
+				d->returns++;
+			}
+			memcpy(d->store + (pg + i) * PS,
+			       data + m->data_return.data_offset + i * PS, PS);
+			d->held[pg + i] = 1;
+		}
+		break;
+	case MEMPAGER_MSG_DATA_REQUEST:
+		d->requests++;
+		pg = m->request.offset / PS;
+		if (d->held[pg]) {
+			if (memory_object_data_supply(d->ctl, pg * PS,
+						      d->store + pg * PS, PS,
+						      0, 0, 0))
+				d->errors++;
+		} else {
+			d->unavailable++;
+			if (memory_object_data_unavailable(d->ctl, pg * PS, PS))
+				d->errors++;
+		}
+		break;
+	case MEMPAGER_MSG_TERMINATE:
+		break;
+	default:
+		d->errors++;
+	}
+}
+
+static void *dm_thread(void *arg)
+{
+	struct dm *d = arg;
+	struct mempager_msg m[BATCH];
+	unsigned char *data = malloc(BATCH * 16 * PS);
+
+	while (!d->stop) {
+		struct pollfd p = { .fd = d->fd, .events = POLLIN };
+		struct mempager_receive r = {
+			.size = sizeof(r), .msgs = (uintptr_t)m,
+			.msgs_max = BATCH, .data = (uintptr_t)data,
+			.data_size = BATCH * 16 * PS,
+		};
+		unsigned int i;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		if (ioctl(d->fd, MEMPAGER_RECEIVE, &r)) {
+			d->errors++;
+			continue;
+		}
+		for (i = 0; i < r.out_msgs; i++)
+			dm_message(d, &m[i], data);
+	}
+	free(data);
+	return NULL;
+}
+
+static int dm_register(int fd)
+{
+	struct mempager_default_manager dm = { .size = sizeof(dm) };
+
+	return ioctl(fd, MEMPAGER_SET_DEFAULT_MANAGER, &dm);
+}
+
+static int set_param(const char *val, char *old, size_t oldlen)
+{
+	int fd = open(PARAM, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (old) {
+		n = pread(fd, old, oldlen - 1, 0);
+		old[n > 0 ? n : 0] = 0;
+	}
+	n = pwrite(fd, val, strlen(val), 0);
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static uint64_t word(size_t pg, size_t i)
+{
+	return ((uint64_t)pg << 24) ^ (i * 2654435761ULL) ^ 0x5a5a;
+}
+
+/* Without CAP_SYS_ADMIN nobody becomes the default manager. */
+TEST(registration_needs_cap_sys_admin)
+{
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int fd;
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		fd = mempager_open();
+		if (dm_register(fd) != -1 || errno != EPERM)
+			_exit(1);
+		_exit(0);
+	}
+	EXPECT_TRUE(tp_exited_ok(tp_wait(pid, TP_TIMEOUT_MS)));
+	/* A bad flag is refused first. */
+	{
+		struct mempager_default_manager dm = {
+			.size = sizeof(dm), .flags = 1,
+		};
+		int fd = mempager_open();
+
+		EXPECT_EQ(-1, ioctl(fd, MEMPAGER_SET_DEFAULT_MANAGER, &dm));
+		EXPECT_EQ(EINVAL, errno);
+		close(fd);
+	}
+}
+
+/* With no default manager, temporary memory stays resident: nothing is sent. */
+TEST(no_default_manager_keeps_memory_resident)
+{
+	char old[16];
+	int fd = mempager_open();
+	unsigned char *p;
+	size_t i, n = 2048;
+
+	ASSERT_EQ(0, set_param("1\n", old, sizeof(old)));
+	p = mmap(NULL, n * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	for (i = 0; i < n; i++)
+		p[i * PS] = (unsigned char)i;
+	usleep(TP_QUIET_MS * 1000);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ((unsigned char)i, p[i * PS]);
+	munmap(p, n * PS);
+	close(fd);
+	set_param(old, NULL, 0);
+}
+
+/* 40: create at first page-out, initialize then return, zeros via unavailable. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+TEST_F_TIMEOUT(slow, item40_temporary_memory_pages_out_and_in, 600)
+{
+	struct dm d = { 0 };
+	pthread_t th;
+	char old[16];
+	uint64_t *p;
+	size_t pg, i, bad = 0;
+	int fd;
+
+	d.npages = 4096;	/* 16 MiB: well over 1% of the guest's RAM */
+	d.store = malloc(d.npages * PS);
+	d.held = calloc(d.npages, 1);
+	d.fd = mempager_open();
+	ASSERT_EQ(0, dm_register(d.fd)) TH_LOG("register: %s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&th, NULL, dm_thread, &d));
+
+	fd = mempager_open();
+	p = mmap(NULL, d.npages * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Nothing is created before a page-out is needed. */
+	p[0] = 1;
+	usleep(TP_QUIET_MS * 1000);
+	EXPECT_EQ(0, d.creates);
+
+	ASSERT_EQ(0, set_param("1\n", old, sizeof(old)));
+	/* Write every page but the last 16, which stay never written. */
+	for (pg = 0; pg < d.npages - 16; pg++)
+		for (i = 0; i < PS / 8; i += 61)
+			p[pg * PS / 8 + i] = word(pg, i);
+	/* Read everything back: paged-out pages come from the manager. */
+	for (pg = 0; pg < d.npages; pg++)
+		for (i = 0; i < PS / 8; i += 61)
+			bad += p[pg * PS / 8 + i] !=
+			       (pg < d.npages - 16 ? word(pg, i) : 0);
+	EXPECT_EQ(0, bad);
+	/* Written again: what the manager already had comes back as data_return. */
+	for (pg = 0; pg < d.npages / 2; pg++)
+		p[pg * PS / 8] = ~word(pg, 0);
+	for (pg = 0; pg < d.npages / 2; pg++)
+		bad += p[pg * PS / 8] != ~word(pg, 0);
+	EXPECT_EQ(0, bad);
+	set_param(old, NULL, 0);
+
+	munmap(p, d.npages * PS);
+	close(fd);
+	usleep(TP_QUIET_MS * 1000);
+	d.stop = 1;
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, d.creates);
+	EXPECT_GT(d.inits, 0);
+	EXPECT_GT(d.returns, 0);
+	EXPECT_GT(d.requests, 0);
+	EXPECT_EQ(0, d.init_of_held);
+	EXPECT_EQ(0, d.errors);
+	TH_LOG("%ld data_initialize, %ld data_return pages, %ld requests (%ld unavailable)",
+	       d.inits, d.returns, d.requests, d.unavailable);
+	close(d.fd);
+	free(d.store);
+	free(d.held);
+}
+
+/* A new default manager replaces the old one, which is sent nothing more. */
+TEST(replacing_the_default_manager)
+{
+	struct dm d = { 0 };
+	struct mempager_msg m;
+	char old[16];
+	unsigned char *p;
+	pthread_t th;
+	size_t i, n = 4096;
+	int a = mempager_open(), fd;
+
+	d.npages = n;
+	d.store = malloc(n * PS);
+	d.held = calloc(n, 1);
+	d.fd = mempager_open();
+	ASSERT_EQ(0, dm_register(a));
+	ASSERT_EQ(0, dm_register(d.fd));
+	ASSERT_EQ(0, pthread_create(&th, NULL, dm_thread, &d));
+	fd = mempager_open();
+	p = mmap(NULL, n * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, set_param("1\n", old, sizeof(old)));
+	for (i = 0; i < n; i++)
+		p[i * PS] = 1;
+	set_param(old, NULL, 0);
+	usleep(TP_QUIET_MS * 1000);
+	d.stop = 1;
+	pthread_join(th, NULL);
+	/* The create went to the new manager; the old one hears nothing. */
+	EXPECT_EQ(1, d.creates);
+	EXPECT_GT(d.inits, 0);
+	EXPECT_EQ(0, tp_next(a, &m, TP_QUIET_MS));
+	/*
+	 * The new one dies: resident pages stay readable, the pages it held
+	 * give SIGBUS, never other data.
+	 */
+	close(d.fd);
+	{
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			for (i = 0; i < n; i++)
+				if (p[i * PS] != 1)
+					_exit(1);
+			_exit(0);
+		}
+		EXPECT_TRUE(tp_sigbus(tp_wait(pid, TP_TIMEOUT_MS)));
+	}
+	munmap(p, n * PS);
+	close(fd);
+	close(a);
+	free(d.store);
+	free(d.held);
+}
+
+TEST_HARNESS_MAIN
