@@ -28,6 +28,7 @@
 #include <linux/slab.h>
 
 #include "mempager_internal.h"
+#include "mempager_trace.h"
 
 /**
  * struct mp_ticket - a failed fault that its task is about to retry
@@ -354,7 +355,7 @@ out_oom:
 	return VM_FAULT_OOM;
 }
 
-static vm_fault_t mp_fault(struct vm_fault *vmf)
+static vm_fault_t mp_fault_find(struct vm_fault *vmf)
 {
 	struct mp_object *obj = vmf->vma->vm_private_data;
 	bool write = mp_fault_writes(vmf);
@@ -404,6 +405,17 @@ static void mp_vm_close(struct vm_area_struct *vma)
 
 	mp_object_unmap(obj);
 	mp_object_put(obj);
+}
+
+static vm_fault_t mp_fault(struct vm_fault *vmf)
+{
+	struct mp_object *obj = vmf->vma->vm_private_data;
+	vm_fault_t ret;
+
+	trace_mempager_fault_enter(obj->name, vmf->pgoff, vmf->flags);
+	ret = mp_fault_find(vmf);
+	trace_mempager_fault_exit(obj->name, vmf->pgoff, (__force unsigned int)ret);
+	return ret;
 }
 
 static const struct vm_operations_struct mp_vm_ops = {

@@ -613,13 +613,17 @@ void mp_writeback_kick(void)
  */
 int mp_shrinker_init(void)
 {
-	mp_shrinker = shrinker_alloc(0, "mempager");
+	int err;
+
+	mp_shrinker = mp_shrinker_alloc("mempager");
 	if (!mp_shrinker)
 		return -ENOMEM;
 	mp_shrinker->count_objects = mp_shrink_count;
 	mp_shrinker->scan_objects = mp_shrink_scan;
-	shrinker_register(mp_shrinker);
-	return 0;
+	err = mp_shrinker_register(mp_shrinker, "mempager");
+	if (err)
+		mp_shrinker_free(mp_shrinker, false);
+	return err;
 }
 
 /**
@@ -627,6 +631,6 @@ int mp_shrinker_init(void)
  */
 void mp_shrinker_exit(void)
 {
-	shrinker_free(mp_shrinker);
+	mp_shrinker_free(mp_shrinker, true);
 	cancel_work_sync(&mp_writeback_work);
 }

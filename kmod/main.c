@@ -25,6 +25,7 @@
 #include <kunit/visibility.h>
 
 #include "mempager_internal.h"
+#include "mempager_trace.h"
 
 unsigned int mp_max_outstanding = 50;
 
@@ -552,6 +553,7 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 		return ret;
 
 	ret = op->execute(&uc);
+	trace_mempager_call(nr, ret);
 	if (ret)
 		return ret;
 	/* Outputs go back only as far as the caller's structure reaches. */
@@ -681,17 +683,24 @@ static struct miscdevice mempager_miscdev = {
 
 static int __init mempager_init(void)
 {
-	int err = mp_shrinker_init();
+	int err = mp_objects_init();
 
 	if (err)
 		return err;
+	err = mp_shrinker_init();
+	if (err)
+		goto out_objects;
 	err = misc_register(&mempager_miscdev);
-	if (err) {
-		mp_shrinker_exit();
-		return err;
-	}
+	if (err)
+		goto out_shrinker;
 	mp_debugfs_init();
 	return 0;
+
+out_shrinker:
+	mp_shrinker_exit();
+out_objects:
+	mp_objects_exit();
+	return err;
 }
 
 static void __exit mempager_exit(void)

@@ -31,6 +31,8 @@
 #include <linux/xarray.h>
 #include <linux/mempager.h>
 
+#include "compat.h"
+
 struct file;
 struct vm_area_struct;
 
@@ -323,6 +325,7 @@ int mp_object_map_locked(struct mp_object *obj);
 void mp_object_unmap(struct mp_object *obj);
 void mp_object_bump_locked(struct mp_object *obj);
 struct mp_object *mp_object_next(unsigned long *name);
+int mp_objects_init(void);
 u64 mp_new_control(void);
 void mp_objects_exit(void);
 

@@ -19,6 +19,7 @@
 #include <linux/uaccess.h>
 
 #include "mempager_internal.h"
+#include "mempager_trace.h"
 
 /**
  * mp_manager_alloc() - allocate the receive side of a manager fd
@@ -147,6 +148,7 @@ int mp_msg_post_locked(struct mp_object *obj, struct mp_msg_entry *e)
 		goto out_dead;
 	}
 	e->msg.seqno = ++obj->seqno;
+	trace_mempager_msg(obj->name, &e->msg);
 	list_add_tail(&e->node, &mgr->queue);
 	mgr->queued++;
 	mgr->queued_pages += e->npages;

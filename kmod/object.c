@@ -15,6 +15,9 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
@@ -40,6 +43,58 @@ static int mp_object_fd_release(struct inode *inode, struct file *file)
 {
 	mp_object_put(file->private_data);
 	return 0;
+}
+
+/*
+ * Every object has an inode of its own, so that its mappings share an
+ * address_space that unmap_mapping_range() can reach: the inodes live on
+ * a private pseudo filesystem, as DRM's do.
+ */
+#define MEMPAGER_FS_MAGIC 0x6d706167	/* "mpag" */
+
+static int mp_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MEMPAGER_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/* No .owner: the mount would pin the module; it is unmounted at exit. */
+static struct file_system_type mp_fs_type = {
+	.name = "mempager",
+	.init_fs_context = mp_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static struct vfsmount *mp_mnt;
+
+static struct file *mp_mapping_file_create(struct mp_object *obj)
+{
+	struct inode *inode = alloc_anon_inode(mp_mnt->mnt_sb);
+	struct file *file;
+
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+	/* The file's f_op reference, which __fput() drops (as anon_inodes). */
+	__module_get(THIS_MODULE);
+	file = alloc_file_pseudo(inode, mp_mnt, "[mempager]", O_RDWR,
+				 &mp_mapping_fops);
+	if (IS_ERR(file)) {
+		module_put(THIS_MODULE);
+		iput(inode);
+		return file;
+	}
+	file->private_data = obj;
+	return file;
+}
+
+/**
+ * mp_objects_init() - module load: mount the objects' pseudo filesystem
+ *
+ * Return: 0 or a negative errno.
+ */
+int mp_objects_init(void)
+{
+	mp_mnt = kern_mount(&mp_fs_type);
+	return PTR_ERR_OR_ZERO(mp_mnt);
 }
 
 /* An object fd: the send right that applications map. */
@@ -90,8 +145,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 		obj->temporary = true;
 	}
 
-	obj->file = anon_inode_create_getfile("[mempager]", &mp_mapping_fops,
-					      obj, O_RDWR, NULL);
+	obj->file = mp_mapping_file_create(obj);
 	if (IS_ERR(obj->file)) {
 		err = PTR_ERR(obj->file);
 		goto out_free;
@@ -533,10 +587,12 @@ void mp_object_unmap(struct mp_object *obj)
 /**
  * mp_objects_exit() - module unload: every object is gone by now
  *
- * Object files pin the module, so no object outlives it.
+ * Object files pin the module, so no object outlives it. Files whose last
+ * reference went with a delayed fput are released before the unmount.
  */
 void mp_objects_exit(void)
 {
 	WARN_ON(!xa_empty(&mp_names));
 	rcu_barrier();	/* kfree_rcu() of the last objects */
+	kern_unmount(mp_mnt);
 }

@@ -7,6 +7,7 @@
 #          and the selftests
 #   stock  Debian's 6.12 kernel, the module built against Debian's headers:
 #          the selftests
+#   stock61  the same with Debian's 6.1 kernel
 # Ends with "N passed, N failed"; exits non-zero on any failure or splat.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -17,6 +18,8 @@ rm -f "$build"/*.summary
 mkdir -p "$build"
 
 "$SCRIPTS_DIR/lint.sh"
+"$SCRIPTS_DIR/dkms-test.sh"
+"$SCRIPTS_DIR/install-test.sh"
 
 make -C "$TOP_DIR" selftests >"$build/selftests.log" 2>&1 ||
 	{ cat "$build/selftests.log"; die "selftests build failed"; }
@@ -27,6 +30,8 @@ make -C "$TOP_DIR/tools" >"$build/tools.log" 2>&1 ||
 
 debug_kdir=$("$SCRIPTS_DIR/build-test-kernel.sh") || die "debug kernel build failed"
 stock_img=$("$SCRIPTS_DIR/stock-kernel.sh") || die "stock kernel download failed"
+stock61_img=$("$SCRIPTS_DIR/stock-kernel.sh" "$STOCK_61") ||
+	die "stock 6.1 kernel download failed"
 
 lane() { # lane NAME KERNEL_IMAGE KDIR
 	local mod
@@ -42,6 +47,9 @@ lane() { # lane NAME KERNEL_IMAGE KDIR
 WITH_KUNIT=1 VM_MEM=384M lane debug "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir"
 EXTRA_MODULES=$(stock_module virtio_blk) VM_MEM=384M \
 	lane stock "$stock_img" "/usr/src/linux-headers-$(stock_kver)"
+# Debian 12's default kernel, 6.1 LTS, as most users of Debian 12 run it.
+EXTRA_MODULES=$(stock_module virtio_blk "$STOCK_61") VM_MEM=384M \
+	lane stock61 "$stock61_img" "/usr/src/linux-headers-$(stock_kver "$STOCK_61")"
 
 passed=0 failed=0 skipped=0
 for s in "$build"/*.summary; do

@@ -6,10 +6,12 @@ set -euo pipefail
 
 # Debian's 6.12 LTS kernel: headers to build against, the unsigned image to boot.
 STOCK_META=linux-headers-6.12-amd64
+# Debian 12's default 6.1 LTS kernel: headers for the 6.1 lane.
+STOCK61_META=linux-headers-amd64
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio
       xz-utils kmod qemu-system-x86 busybox-static sparse
-      linux-source-6.12 "$STOCK_META" python3 perl pkg-config man-db)
+      linux-source-6.12 "$STOCK_META" "$STOCK61_META" python3 perl pkg-config man-db dkms)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,17 +6,24 @@ MEMPAGER_CACHE=${MEMPAGER_CACHE:-$HOME/.cache/mempager}
 SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$SCRIPTS_DIR/.." && pwd)
 
-# Debian's 6.12 kernel ABI name, e.g. 6.12.117+deb12-amd64, from the headers meta package.
+# Debian's headers meta packages of the two LTS kernels the module targets.
+STOCK_612=linux-headers-6.12-amd64
+STOCK_61=linux-headers-amd64
+
+# A Debian kernel's ABI name, e.g. 6.12.117+deb12-amd64, from a headers meta
+# package (default: 6.12).
 stock_kver() {
 	local pkg
-	pkg=$(dpkg-query -W -f='${Depends}' linux-headers-6.12-amd64 | grep -o 'linux-headers-[^ ,]*')
+	pkg=$(dpkg-query -W -f='${Depends}' "${1:-$STOCK_612}" |
+		grep -o 'linux-headers-[^ ,]*')
 	echo "${pkg#linux-headers-}"
 }
 
-# A module of Debian's stock kernel, from the image unpacked by stock-kernel.sh.
+# A module of a Debian stock kernel (default 6.12), from the image unpacked
+# by stock-kernel.sh.
 stock_module() {
 	local kver
-	kver=$(stock_kver)
+	kver=$(stock_kver "${2:-$STOCK_612}")
 	find "$MEMPAGER_CACHE/stock-$kver/lib/modules/$kver" -name "$1.ko*" | head -n 1
 }
 

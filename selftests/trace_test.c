@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tracepoints: enable events/mempager/ in tracefs, run one fault round
+ * trip, and find every event of it in the trace: the fault's entry and
+ * exits, the init and data_request messages, and the ready and data_supply
+ * calls.
+ */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "kselftest_harness.h"
+#include "pager_util.h"
+
+#define TRACING "/sys/kernel/tracing"
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* The trace as one string (caller frees). */
+static char *read_trace(void)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1);
+	int fd = open(TRACING "/trace", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0 || !buf)
+		return NULL;
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
+TEST(fault_round_trip_events)
+{
+	struct tpager tp;
+	unsigned char *p;
+	char *trace;
+	pid_t pid;
+
+	if (access(TRACING "/events/mempager", F_OK))
+		SKIP(return, "no tracefs with mempager events: %s", strerror(errno));
+	ASSERT_EQ(0, write_file(TRACING "/trace", ""));
+	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "1"));
+
+	ASSERT_EQ(0, tp_create(&tp, 4, 0600));
+	p = map_ready(_metadata, &tp, 0);
+	pid = tp_touch_child(p + 2 * PS, 0, tp_byte(2, 0, 1));
+	expect_request(_metadata, &tp, 2, VM_PROT_READ);
+	ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, 2, 1, 0));
+	EXPECT_TRUE(tp_exited_ok(tp_wait(pid, TP_TIMEOUT_MS)));
+
+	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "0"));
+	trace = read_trace();
+	ASSERT_NE(NULL, trace);
+	EXPECT_NE(NULL, strstr(trace, "mempager_msg: ")) TH_LOG("%s", trace);
+	EXPECT_NE(NULL, strstr(trace, " init seqno=1"));
+	EXPECT_NE(NULL, strstr(trace, " data_request seqno=2"));
+	EXPECT_NE(NULL, strstr(trace, "offset=0x2000 length=0x1000"));
+	EXPECT_NE(NULL, strstr(trace, "mempager_call: ready result=0"));
+	EXPECT_NE(NULL, strstr(trace, "mempager_call: data_supply result=0"));
+	EXPECT_NE(NULL, strstr(trace, "mempager_fault_enter: "));
+	EXPECT_NE(NULL, strstr(trace, "pgoff=2"));
+	/* The first exit is VM_FAULT_RETRY (0x400): it waited for the pager. */
+	EXPECT_NE(NULL, strstr(trace, "mempager_fault_exit: ")) TH_LOG("%s", trace);
+	EXPECT_NE(NULL, strstr(trace, "pgoff=2 0x400"));
+	free(trace);
+	munmap(p, 4 * PS);
+	tp_destroy(&tp);
+}
+
+TEST_HARNESS_MAIN
