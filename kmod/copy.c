@@ -35,6 +35,8 @@
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 /* What a shadow entry points at: only its address matters. */
@@ -49,6 +51,7 @@ void *mp_shadow_entry(void)
 {
 	return xa_tag_pointer(&mp_shadow, 3);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_shadow_entry);
 
 /**
  * mp_entry_is_shadow() - is this page cache entry a shadow entry?
@@ -60,6 +63,7 @@ bool mp_entry_is_shadow(void *entry)
 {
 	return xa_pointer_tag(entry) == 3;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_entry_is_shadow);
 
 /* memory_object_copy to the original's manager (COPY_CALL). */
 static int mp_copy_call_locked(struct mp_object *src, struct mp_object *copy,

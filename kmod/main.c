@@ -47,6 +47,7 @@ MODULE_PARM_DESC(max_outstanding,
 		 "data_requests outstanding per object before faults wait (default 50, as GNU Mach)");
 
 unsigned int mp_max_queued_pages = 8192;
+EXPORT_SYMBOL_IF_KUNIT(mp_max_queued_pages);
 module_param_named(max_queued_pages, mp_max_queued_pages, uint, 0644);
 MODULE_PARM_DESC(max_queued_pages,
 		 "pages of data_return a manager may leave unread before its faults wait (default 8192)");

@@ -18,6 +18,8 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 #include "mempager_trace.h"
 
@@ -40,6 +42,7 @@ struct mp_manager *mp_manager_alloc(void)
 	xa_init_flags(&mgr->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	return mgr;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_manager_alloc);
 
 static void mp_manager_flush(struct mp_manager *mgr)
 {
@@ -73,6 +76,7 @@ void mp_manager_put(struct mp_manager *mgr)
 {
 	kref_put(&mgr->ref, mp_manager_release);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_manager_put);
 
 /**
  * mp_manager_kill() - the manager fd is closed: the manager is dead
@@ -99,6 +103,7 @@ void mp_manager_kill(struct mp_manager *mgr)
 		mp_object_put(obj);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_manager_kill);
 
 /**
  * mp_msg_alloc() - allocate a message entry
@@ -177,6 +182,7 @@ int mp_post_locked(struct mp_object *obj, struct mempager_msg *msg)
 	e->msg = *msg;
 	return mp_msg_post_locked(obj, e);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_post_locked);
 
 /*
  * Take messages off the queue, in order, into @list: at most @max, and only
@@ -236,6 +242,7 @@ bool mp_manager_congested(struct mp_manager *mgr)
 {
 	return READ_ONCE(mgr->queued_pages) > READ_ONCE(mp_max_queued_pages);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_manager_congested);
 
 /* Copy one message and its pages out; the data goes at rv->out_data. */
 static int mp_copy_out(struct mp_recv *rv, struct mp_msg_entry *e)

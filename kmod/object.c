@@ -22,6 +22,8 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 /* System-wide names of live objects: MEMPAGER_OBJECT_OPEN and debugfs. */
@@ -178,6 +180,7 @@ out_free:
 	kfree(obj);
 	return ERR_PTR(err);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_create);
 
 static void mp_object_release(struct kref *ref)
 {
@@ -218,6 +221,7 @@ void mp_object_put(struct mp_object *obj)
 {
 	kref_put(&obj->ref, mp_object_release);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_put);
 
 /**
  * mp_new_control() - a control never handed out before
@@ -248,6 +252,7 @@ struct mp_object *mp_object_lookup(u64 name)
 	rcu_read_unlock();
 	return obj;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_lookup);
 
 /**
  * mp_object_next() - iterate over live objects, for debugfs
@@ -440,6 +445,7 @@ out_unlock:
 	mutex_unlock(&obj->mutex);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_set_attributes);
 
 /**
  * mp_object_get_attributes() - memory_object_get_attributes
@@ -486,6 +492,7 @@ out_unlock:
 	mutex_unlock(&obj->mutex);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_destroy);
 
 /**
  * mp_object_manager_died() - the object's manager fd was closed
@@ -537,6 +544,7 @@ int mp_object_map_locked(struct mp_object *obj)
 	obj->nr_maps++;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_map_locked);
 
 /*
  * Take an object out of its manager's handle table: the handle becomes
@@ -583,6 +591,7 @@ void mp_object_unmap(struct mp_object *obj)
 	if (forget)
 		mp_object_forget(obj);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_unmap);
 
 /**
  * mp_objects_exit() - module unload: every object is gone by now

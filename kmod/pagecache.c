@@ -19,6 +19,8 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 #define MP_REQUEST_TAG 1
@@ -37,6 +39,7 @@ struct mp_request *mp_request_entry(void *entry)
 		return NULL;
 	return xa_untag_pointer(entry);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_request_entry);
 
 /**
  * mp_request_put() - drop a reference to a request
@@ -75,6 +78,7 @@ struct page *mp_zero_page_alloc(void)
 {
 	return alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_zero_page_alloc);
 
 /**
  * mp_cache_get() - look up a resident page without locks
@@ -106,6 +110,7 @@ struct page *mp_cache_get(struct mp_object *obj, pgoff_t pgoff)
 	rcu_read_unlock();
 	return page;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_cache_get);
 
 /**
  * mp_check_range() - validate a manager's offset and length
@@ -127,6 +132,7 @@ int mp_check_range(struct mp_object *obj, u64 offset, u64 length)
 		return -EOVERFLOW;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_check_range);
 
 /* Resident pages of all objects, for the shrinker's count. */
 atomic_long_t mp_resident_total = ATOMIC_LONG_INIT(0);
@@ -158,6 +164,7 @@ int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
 		mp_request_complete_locked(obj, req, 1);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_cache_store_locked);
 
 /**
  * mp_cache_remove_locked() - take a resident page out of the cache

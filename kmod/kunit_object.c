@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for the module's internals: the object life cycle and the
+ * messages it queues, range checks, the page cache's entries, and the
+ * manager queue's throttling. They drive the same functions the ioctls and
+ * the fault path call, without user space.
+ */
+#include <kunit/test.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+
+#include "mempager_internal.h"
+
+/* The messages a manager has queued, oldest first. */
+static unsigned int queued(struct mp_manager *mgr, struct mempager_msg *out,
+			   unsigned int max)
+{
+	struct mp_msg_entry *e;
+	unsigned int n = 0;
+
+	spin_lock(&mgr->lock);
+	list_for_each_entry(e, &mgr->queue, node)
+		if (n < max)
+			out[n++] = e->msg;
+	spin_unlock(&mgr->lock);
+	return n;
+}
+
+struct mp_fixture {
+	struct mp_manager *mgr;
+	struct mp_object *obj;
+};
+
+static int mp_fixture_init(struct kunit *test)
+{
+	struct mp_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->mgr = mp_manager_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, f->mgr);
+	f->obj = mp_object_create(f->mgr, 8 * PAGE_SIZE, 0600);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->obj));
+	test->priv = f;
+	return 0;
+}
+
+static void mp_fixture_exit(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+
+	mp_object_put(f->obj);
+	mp_manager_kill(f->mgr);	/* drops the handle table's reference */
+	mp_manager_put(f->mgr);
+}
+
+static int map_once(struct mp_object *obj)
+{
+	int err;
+
+	mutex_lock(&obj->mutex);
+	err = mp_object_map_locked(obj);
+	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/* Items 1, 29, 34: init once per incarnation, terminate at the last unmap. */
+static void object_life_cycle(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj;
+	struct mempager_msg m[4];
+	u64 control;
+
+	KUNIT_EXPECT_EQ(test, obj->state, MP_IDLE);
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 4), 1);
+	KUNIT_EXPECT_EQ(test, m[0].type, MEMPAGER_MSG_INIT);
+	KUNIT_EXPECT_EQ(test, m[0].seqno, 1);
+	KUNIT_EXPECT_EQ(test, m[0].init.page_size, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, m[0].init.name, obj->name);
+	control = m[0].control;
+	KUNIT_EXPECT_NE(test, control, 0);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_INIT_SENT);
+
+	KUNIT_EXPECT_EQ(test, mp_object_set_attributes(obj, control, 0, 2, true),
+			0);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_READY);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 4), 2);
+	KUNIT_EXPECT_EQ(test, m[1].type, MEMPAGER_MSG_CHANGE_COMPLETED);
+	KUNIT_EXPECT_EQ(test, m[1].change.copy_strategy, 2);
+	KUNIT_EXPECT_EQ(test, m[1].seqno, 2);
+
+	mp_object_unmap(obj);
+	KUNIT_EXPECT_EQ(test, queued(f->mgr, m, 4), 2);	/* still mapped */
+	mp_object_unmap(obj);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 4), 3);
+	KUNIT_EXPECT_EQ(test, m[2].type, MEMPAGER_MSG_TERMINATE);
+	KUNIT_EXPECT_EQ(test, m[2].control, control);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_IDLE);
+
+	/* A new incarnation has a new control; the old one is stale. */
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 4), 4);
+	KUNIT_EXPECT_EQ(test, m[3].type, MEMPAGER_MSG_INIT);
+	KUNIT_EXPECT_NE(test, m[3].control, control);
+	KUNIT_EXPECT_EQ(test, mp_object_set_attributes(obj, control, 0, 0,
+						       false), -ENOENT);
+	mp_object_unmap(obj);
+}
+
+/* Item 31: a bad strategy or may_cache changes nothing. */
+static void object_bad_attributes_change_nothing(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj;
+	struct mempager_msg m[2];
+
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 2), 1);
+	KUNIT_EXPECT_EQ(test, mp_object_set_attributes(obj, m[0].control, 0,
+						       4, true), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, mp_object_set_attributes(obj, m[0].control, 2,
+						       0, true), -EINVAL);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_INIT_SENT);
+	KUNIT_EXPECT_EQ(test, queued(f->mgr, m, 2), 1);
+	mp_object_unmap(obj);
+}
+
+/* Item 32: destroy while mapped; new mappings refused until the last unmap. */
+static void object_destroy_while_mapped(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj;
+	struct mempager_msg m[3];
+
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 3), 1);
+	KUNIT_EXPECT_EQ(test, mp_object_destroy(obj, m[0].control), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 3), 2);
+	KUNIT_EXPECT_EQ(test, m[1].type, MEMPAGER_MSG_TERMINATE);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_DESTROYED);
+	KUNIT_EXPECT_EQ(test, map_once(obj), -ENXIO);
+	mp_object_unmap(obj);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_IDLE);
+	/* No second terminate at the last unmap. */
+	KUNIT_EXPECT_EQ(test, queued(f->mgr, m, 3), 2);
+}
+
+/* Item 33: a dead manager: no message, mappings refused. */
+static void object_manager_death(struct kunit *test)
+{
+	struct mp_manager *mgr = mp_manager_alloc();
+	struct mp_object *obj;
+
+	KUNIT_ASSERT_NOT_NULL(test, mgr);
+	obj = mp_object_create(mgr, PAGE_SIZE, 0600);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	mp_manager_kill(mgr);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_DEAD);
+	KUNIT_EXPECT_EQ(test, mgr->queued, 0);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&mgr->objects));
+	KUNIT_EXPECT_EQ(test, map_once(obj), -ENXIO);
+	mp_object_unmap(obj);
+	mp_object_put(obj);
+	mp_manager_put(mgr);
+}
+
+/* Item 44: offsets and lengths. */
+static void check_range_rules(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj;
+
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, 0, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, 7 * PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, 1, PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, 0, PAGE_SIZE + 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, 8 * PAGE_SIZE, PAGE_SIZE),
+			-EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, mp_check_range(obj, -PAGE_SIZE, 2 * PAGE_SIZE),
+			-EOVERFLOW);
+}
+
+/* The three kinds of page cache entries never pass for one another. */
+static void cache_entries_and_lookup(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj;
+	struct page *page = mp_zero_page_alloc(), *got;
+	void *shadow = mp_shadow_entry();
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, mp_entry_is_shadow(shadow));
+	KUNIT_EXPECT_NULL(test, mp_request_entry(shadow));
+	KUNIT_EXPECT_NULL(test, mp_request_entry(page));
+	KUNIT_EXPECT_FALSE(test, mp_entry_is_shadow(page));
+
+	KUNIT_EXPECT_NULL(test, mp_cache_get(obj, 3));
+	mutex_lock(&obj->mutex);
+	KUNIT_ASSERT_EQ(test, mp_cache_store_locked(obj, 3, page), 0);
+	mutex_unlock(&obj->mutex);
+	KUNIT_EXPECT_EQ(test, obj->nr_resident, 1);
+	got = mp_cache_get(obj, 3);
+	KUNIT_EXPECT_PTR_EQ(test, got, page);
+	if (got)
+		put_page(got);
+	KUNIT_EXPECT_NULL(test, mp_cache_get(obj, 4));
+}
+
+/* Faults wait while a manager leaves too much data_return unread. */
+static void manager_congestion(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	unsigned int saved = mp_max_queued_pages;
+
+	mp_max_queued_pages = 4;
+	f->mgr->queued_pages = 4;
+	KUNIT_EXPECT_FALSE(test, mp_manager_congested(f->mgr));
+	f->mgr->queued_pages = 5;
+	KUNIT_EXPECT_TRUE(test, mp_manager_congested(f->mgr));
+	f->mgr->queued_pages = 0;
+	mp_max_queued_pages = saved;
+}
+
+static struct kunit_case mempager_object_cases[] = {
+	KUNIT_CASE(object_life_cycle),
+	KUNIT_CASE(object_bad_attributes_change_nothing),
+	KUNIT_CASE(object_destroy_while_mapped),
+	KUNIT_CASE(object_manager_death),
+	KUNIT_CASE(check_range_rules),
+	KUNIT_CASE(cache_entries_and_lookup),
+	KUNIT_CASE(manager_congestion),
+	{}
+};
+
+static struct kunit_suite mempager_object_suite = {
+	.name = "mempager_object",
+	.init = mp_fixture_init,
+	.exit = mp_fixture_exit,
+	.test_cases = mempager_object_cases,
+};
+
+kunit_test_suites(&mempager_object_suite);
