@@ -112,9 +112,11 @@ dkms-remove:
 		dkms remove $(DKMS_MV) --all; fi
 	rm -rf $(DKMS_DIR)
 
+# Without kbuild: KDIR may not exist here (it could mean building a kernel).
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
-	rm -rf build
+	rm -rf build .tmp_versions Module.symvers modules.order
+	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name '*.a' \) -not -path './.git/*' -delete
 
 .PHONY: all module selftests check run lint clean bench \
 	install install-module install-lib install-tools install-udev \

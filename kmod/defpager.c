@@ -113,6 +113,12 @@ int mp_temp_attach_locked(struct mp_object *obj, gfp_t gfp)
 	err = -ENOMEM;
 	if (!e)
 		goto out_put;
+	if (!obj->term_msg)
+		obj->term_msg = mp_msg_alloc(0, gfp);
+	if (!obj->term_msg) {
+		mp_msg_free(e);
+		goto out_put;
+	}
 	err = xa_alloc(&mgr->objects, &handle, obj, xa_limit_31b,
 		       gfp | __GFP_ACCOUNT);
 	if (err) {

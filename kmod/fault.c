@@ -20,6 +20,7 @@
  * lock_request, which changes a page's lock value under the page lock and
  * then zaps, cannot miss a PTE being set up.
  */
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
@@ -118,16 +119,19 @@ struct mp_request *mp_request_send_locked(struct mp_object *obj,
 	if (!req)
 		return ERR_PTR(-ENOMEM);
 	refcount_set(&req->ref, 1);
+	/* The answer's pages are charged to the faulting task's cgroup. */
+	if (current->mm)
+		req->memcg = get_mem_cgroup_from_mm(current->mm);
 	old = xa_store(&obj->pages, pgoff, xa_tag_pointer(req, 1),
 		       GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
-		kfree(req);
+		mp_request_put(req);
 		return ERR_PTR(xa_err(old));
 	}
 	err = mp_post_locked(obj, &msg);
 	if (err) {
 		xa_erase(&obj->pages, pgoff);
-		kfree(req);
+		mp_request_put(req);
 		return ERR_PTR(err);
 	}
 	obj->outstanding++;
@@ -270,6 +274,10 @@ again:
 		if (mp_access_allowed(page, write))
 			goto out_page;
 		/* Locked: only a ready manager can unlock it. */
+		if (obj->state == MP_INIT_SENT) {
+			req = NULL;
+			goto wait;
+		}
 		if (obj->state != MP_READY)
 			goto out_sigbus;
 		switch (mp_unlock_send_locked(obj, pgoff, page, write)) {

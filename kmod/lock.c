@@ -161,6 +161,8 @@ void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
  * @should_return: MEMPAGER_RETURN_*
  * @flush: drop the pages (dirty data not returned is discarded)
  * @lock_value: new lock value, or MEMPAGER_PROT_NO_CHANGE
+ * @gfp: for messages and page copies (__GFP_NOFAIL where data must not
+ *	be lost: terminate)
  *
  * Sets the lock, zaps the range from every page table, queues data_return
  * messages (kernel_copy when not flushing: the manager gets a copy taken
@@ -170,7 +172,7 @@ void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
  */
 int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 			   pgoff_t count, u32 should_return, bool flush,
-			   u32 lock_value)
+			   u32 lock_value, gfp_t gfp)
 {
 	struct mp_return r = { };
 	unsigned long pgoff;
@@ -203,22 +205,21 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 		if (flush && !list_empty(&obj->copies)) {
 			/* The page leaves: the copies keep what it held. */
 			lock_page(page);
-			err = mp_push_locked(obj, pgoff, page, false,
-					     GFP_KERNEL);
+			err = mp_push_locked(obj, pgoff, page, false, gfp);
 			unlock_page(page);
 			if (err)
 				break;
 		}
 		if (mp_should_return(page, dirty, should_return)) {
 			struct page *data = flush ? page :
-					    mp_page_copy(page, GFP_KERNEL);
+					    mp_page_copy(page, gfp);
 
 			if (!data) {
 				err = -ENOMEM;
 				break;
 			}
 			err = mp_return_add(obj, &r, pgoff, data, dirty,
-					    !flush, GFP_KERNEL);
+					    !flush, gfp);
 			if (err) {
 				if (!flush)
 					put_page(data);
@@ -262,7 +263,8 @@ int mp_lock_request(struct mp_object *obj,
 		err = mp_return_range_locked(obj, lr->offset >> PAGE_SHIFT,
 					     lr->length >> PAGE_SHIFT,
 					     lr->should_return,
-					     lr->should_flush, lr->lock_value);
+					     lr->should_flush, lr->lock_value,
+					     GFP_KERNEL);
 	if (!err && (lr->flags & MEMPAGER_REPLY)) {
 		err = mp_post_locked(obj, &msg);
 		if (err == -EPIPE)
@@ -337,6 +339,11 @@ int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 
 	if (!obj->mgr)
 		return 0;
+	/* Like a fault, an msync waits while the manager has too much unread. */
+	if (wait_event_killable(obj->mgr->drain_wait,
+				!mp_manager_congested(obj->mgr) ||
+				READ_ONCE(obj->mgr->dead)))
+		return -EINTR;
 	first = start >> PAGE_SHIFT;
 	last = min_t(u64, (u64)end >> PAGE_SHIFT, obj->npages - 1);
 	if (start < 0 || first > last)
@@ -351,7 +358,7 @@ int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	}
 	err = mp_return_range_locked(obj, first, last - first + 1,
 				     MEMPAGER_RETURN_DIRTY, false,
-				     MEMPAGER_PROT_NO_CHANGE);
+				     MEMPAGER_PROT_NO_CHANGE, GFP_KERNEL);
 	if (err)
 		goto out_unlock;
 	msg.range.offset = sync.offset;
@@ -471,7 +478,13 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 	struct page *page;
 	void *entry;
 
-	if (!obj->nr_resident || obj->state == MP_INIT_SENT)
+	/*
+	 * Only pages that can be asked for again may go: not those of an
+	 * object whose manager is gone or that was destroyed (they must stay
+	 * readable), nor a private copy's (they are its snapshot).
+	 */
+	if (!obj->nr_resident || obj->state != MP_READY ||
+	    (obj->src && !obj->mgr))
 		return 0;
 	/* Temporary memory goes to the default manager, if there is one. */
 	if (obj->temporary && !obj->mgr && !obj->src)

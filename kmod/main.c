@@ -52,6 +52,11 @@ module_param_named(max_queued_pages, mp_max_queued_pages, uint, 0644);
 MODULE_PARM_DESC(max_queued_pages,
 		 "pages of data_return a manager may leave unread before its faults wait (default 8192)");
 
+unsigned int mp_max_objects_per_user = 1024;
+module_param_named(max_objects_per_user, mp_max_objects_per_user, uint, 0644);
+MODULE_PARM_DESC(max_objects_per_user,
+		 "objects (and temporary mappings) one uid may own; 0: no limit; CAP_SYS_RESOURCE is exempt (default 1024)");
+
 unsigned int mp_max_resident_percent = 50;
 module_param_named(max_resident_percent, mp_max_resident_percent, uint, 0644);
 MODULE_PARM_DESC(max_resident_percent,
@@ -147,7 +152,7 @@ static int mp_object_create_ioctl(struct mp_ucmd *uc)
 	err = -ENOMEM;
 	if (!mp_file_make_manager(mf))
 		goto out_unlock;
-	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode);
+	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode, false);
 	err = PTR_ERR_OR_ZERO(obj);
 	if (err)
 		goto out_unlock;
@@ -155,7 +160,12 @@ static int mp_object_create_ioctl(struct mp_ucmd *uc)
 	oc->out_name = obj->name;
 	file = mp_object_open_file(obj, true);
 	err = IS_ERR(file) ? PTR_ERR(file) : mp_ucmd_new_fd(uc, file, &oc->out_fd);
-	mp_object_put(obj);
+	if (err) {
+		mp_object_forget(obj);
+		mp_object_put(obj);
+	} else {
+		uc->created = obj;	/* undone if the caller is not told */
+	}
 out_unlock:
 	mutex_unlock(&mf->lock);
 	return err;
@@ -443,7 +453,7 @@ static int mp_region_ioctl(struct mp_ucmd *uc)
 		r->out_name = obj->src ? obj->src->name : obj->name;
 		r->out_start = vma->vm_start;
 		r->out_end = vma->vm_end;
-		r->out_offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
+		r->out_offset = (u64)(vma->vm_pgoff + obj->src_off) << PAGE_SHIFT;
 		err = 0;
 	}
 	mmap_read_unlock(mm);
@@ -569,6 +579,11 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 			fd_install(uc.new_fd, uc.new_file);
 		}
 	}
+	if (uc.created) {
+		if (ret)
+			mp_object_forget(uc.created);
+		mp_object_put(uc.created);
+	}
 	return ret;
 }
 
@@ -650,7 +665,8 @@ static int mempager_mmap(struct file *file, struct vm_area_struct *vma)
 	} else if (vma->vm_pgoff) {
 		err = -EINVAL;
 	} else {
-		obj = mp_object_create(NULL, vma->vm_end - vma->vm_start, 0);
+		obj = mp_object_create(NULL, vma->vm_end - vma->vm_start, 0,
+				       false);
 		err = PTR_ERR_OR_ZERO(obj);
 	}
 	mutex_unlock(&mf->lock);

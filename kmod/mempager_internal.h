@@ -145,6 +145,9 @@ struct mp_stats {
  * @temporary: kernel-made temporary memory, backed by the default manager
  *	once attached (@mgr set then)
  * @known: pages of a temporary object the default manager holds
+ * @term_msg: the terminate message, allocated with init so that a
+ *	terminate can never be lost for want of memory
+ * @charged: counted in its owner's max_objects_per_user
  */
 struct mp_object {
 	struct kref ref;
@@ -182,6 +185,8 @@ struct mp_object {
 	struct list_head copy_node;
 	bool temporary;
 	struct xarray known;
+	struct mp_msg_entry *term_msg;
+	bool charged;
 };
 
 /*
@@ -216,10 +221,13 @@ static inline void mp_page_set_bits(struct page *page, unsigned long mask,
  * struct mp_request - one outstanding data_request for a page
  * @ref: the page cache entry and each fault waiting on it
  * @result: 0 while outstanding, 1 answered with data, -EIO failed
+ * @memcg: the faulting task's memory cgroup (a reference, or NULL): the
+ *	pages that answer the request are charged to it
  */
 struct mp_request {
 	refcount_t ref;
 	int result;
+	struct mem_cgroup *memcg;
 };
 
 /**
@@ -242,6 +250,8 @@ struct mempager_file {
  * @cmd: the caller's structure, copied in; copied back on success
  * @new_file: a file to install as @new_fd once the output reached the caller
  * @new_fd: the reserved fd number, or -1
+ * @created: an object the call created (a reference), undone if the caller
+ *	cannot be told of it
  * @nonblock: the file is O_NONBLOCK
  */
 struct mp_ucmd {
@@ -249,6 +259,7 @@ struct mp_ucmd {
 	void *cmd;
 	struct file *new_file;
 	int new_fd;
+	struct mp_object *created;
 	bool nonblock;
 };
 
@@ -258,6 +269,7 @@ u64 mempager_supported_ioctls(void);
 extern unsigned int mp_max_outstanding;
 extern unsigned int mp_max_queued_pages;
 extern unsigned int mp_max_resident_percent;
+extern unsigned int mp_max_objects_per_user;
 
 /**
  * struct mp_msg_entry - a queued kernel to manager message
@@ -307,7 +319,7 @@ __poll_t mp_manager_poll(struct mp_manager *mgr, struct file *file,
 
 /* object.c */
 struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
-				   umode_t mode);
+				   umode_t mode, bool copy);
 struct mp_object *mp_object_lookup(u64 name);
 void mp_object_get(struct mp_object *obj);
 void mp_object_put(struct mp_object *obj);
@@ -327,6 +339,7 @@ void mp_object_bump_locked(struct mp_object *obj);
 struct mp_object *mp_object_next(unsigned long *name);
 int mp_objects_init(void);
 u64 mp_new_control(void);
+void mp_object_forget(struct mp_object *obj);
 void mp_objects_exit(void);
 
 /* pagecache.c */
@@ -343,6 +356,8 @@ void mp_request_complete_locked(struct mp_object *obj,
 void mp_cache_drop_all_locked(struct mp_object *obj);
 void mp_fail_requests_locked(struct mp_object *obj);
 struct page *mp_zero_page_alloc(void);
+struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
+					   pgoff_t pgoff);
 extern atomic_long_t mp_resident_total;
 
 int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
@@ -356,7 +371,7 @@ int mp_lock_request(struct mp_object *obj,
 		    const struct mempager_lock_request *lr);
 int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 			   pgoff_t count, u32 should_return, bool flush,
-			   u32 lock_value);
+			   u32 lock_value, gfp_t gfp);
 vm_fault_t mp_page_mkwrite(struct vm_fault *vmf);
 int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 int mp_synchronize_completed(struct mp_object *obj, u64 control, u64 offset,

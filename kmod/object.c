@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/uidgid.h>
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 #include <linux/module.h>
@@ -25,6 +26,54 @@
 #include <kunit/visibility.h>
 
 #include "mempager_internal.h"
+
+/*
+ * Objects per owner (max_objects_per_user): uid to count, as value entries.
+ * Writers hold the xarray's lock.
+ */
+static DEFINE_XARRAY(mp_user_objects);
+
+/* Count a new object against its owner; EDQUOT past the limit. */
+static int mp_user_charge(struct mp_object *obj)
+{
+	unsigned int max = READ_ONCE(mp_max_objects_per_user);
+	unsigned long uid = from_kuid(&init_user_ns, obj->uid);
+	unsigned long n;
+	void *old;
+	int err = 0;
+
+	if (!max || capable(CAP_SYS_RESOURCE))
+		return 0;
+	xa_lock(&mp_user_objects);
+	n = xa_to_value(xa_load(&mp_user_objects, uid) ?: xa_mk_value(0));
+	if (n >= max) {
+		err = -EDQUOT;
+	} else {
+		old = __xa_store(&mp_user_objects, uid, xa_mk_value(n + 1),
+				 GFP_ATOMIC);
+		err = xa_err(old);
+	}
+	xa_unlock(&mp_user_objects);
+	obj->charged = !err;
+	return err;
+}
+
+static void mp_user_uncharge(struct mp_object *obj)
+{
+	unsigned long uid = from_kuid(&init_user_ns, obj->uid);
+	unsigned long n;
+
+	if (!obj->charged)
+		return;
+	xa_lock(&mp_user_objects);
+	n = xa_to_value(xa_load(&mp_user_objects, uid));
+	if (n > 1)
+		__xa_store(&mp_user_objects, uid, xa_mk_value(n - 1),
+			   GFP_ATOMIC);
+	else
+		__xa_erase(&mp_user_objects, uid);
+	xa_unlock(&mp_user_objects);
+}
 
 /* System-wide names of live objects: MEMPAGER_OBJECT_OPEN and debugfs. */
 static DEFINE_XARRAY_ALLOC1(mp_names);
@@ -111,13 +160,15 @@ static const struct file_operations mp_object_fops = {
  * @mgr: its manager, or NULL for temporary memory zero-filled by the kernel
  * @size: size in bytes, a non-zero page multiple (checked by the caller)
  * @mode: permission bits for MEMPAGER_OBJECT_OPEN
+ * @copy: a private copy made by the kernel, not counted against its owner
  *
  * A managed object gets a handle in @mgr's table, which holds a reference.
  *
- * Return: the object with one reference for the caller, or an ERR_PTR.
+ * Return: the object with one reference for the caller, or an ERR_PTR
+ * (-EDQUOT past max_objects_per_user).
  */
 struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
-				   umode_t mode)
+				   umode_t mode, bool copy)
 {
 	struct mp_object *obj;
 	u32 id;
@@ -140,6 +191,12 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	obj->uid = current_fsuid();
 	obj->gid = current_fsgid();
 	obj->mode = mode;
+	/* Objects users make count against them; copies are the kernel's. */
+	if (!copy) {
+		err = mp_user_charge(obj);
+		if (err)
+			goto out_free;
+	}
 	if (!mgr) {
 		/* Temporary memory is ready at once and has no manager. */
 		obj->state = MP_READY;
@@ -150,7 +207,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	obj->file = mp_mapping_file_create(obj);
 	if (IS_ERR(obj->file)) {
 		err = PTR_ERR(obj->file);
-		goto out_free;
+		goto out_uncharge;
 	}
 
 	err = xa_alloc(&mp_names, &id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
@@ -176,6 +233,8 @@ out_put:
 	return ERR_PTR(err);
 out_fput:
 	fput(obj->file);
+out_uncharge:
+	mp_user_uncharge(obj);
 out_free:
 	kfree(obj);
 	return ERR_PTR(err);
@@ -197,6 +256,9 @@ static void mp_object_release(struct kref *ref)
 	mutex_unlock(&obj->mutex);
 	xa_destroy(&obj->pages);
 	xa_destroy(&obj->known);
+	if (obj->term_msg)
+		mp_msg_free(obj->term_msg);
+	mp_user_uncharge(obj);
 	mutex_destroy(&obj->mutex);
 	fput(obj->file);
 	if (obj->mgr)
@@ -375,10 +437,14 @@ static void mp_object_reset_locked(struct mp_object *obj)
 
 static void mp_send_terminate_locked(struct mp_object *obj)
 {
-	struct mempager_msg msg = { .type = MEMPAGER_MSG_TERMINATE };
+	/* Reserved when init was sent: a terminate is never lost. */
+	struct mp_msg_entry *e = obj->term_msg ?:
+				 mp_msg_alloc(0, GFP_KERNEL | __GFP_NOFAIL);
 
+	obj->term_msg = NULL;
+	e->msg.type = MEMPAGER_MSG_TERMINATE;
 	/* A manager that cannot be told has nothing to learn. */
-	if (!mp_post_locked(obj, &msg))
+	if (!mp_msg_post_locked(obj, e))
 		obj->stats.terminates++;
 }
 
@@ -388,10 +454,12 @@ static void mp_send_terminate_locked(struct mp_object *obj)
  */
 static void mp_object_terminate_locked(struct mp_object *obj)
 {
+	/* Nothing may be lost here: the allocations cannot fail. */
 	if (obj->copy_strategy != MEMPAGER_COPY_TEMPORARY)
 		mp_return_range_locked(obj, 0, obj->npages,
 				       MEMPAGER_RETURN_ALL, true,
-				       MEMPAGER_PROT_NO_CHANGE);
+				       MEMPAGER_PROT_NO_CHANGE,
+				       GFP_KERNEL | __GFP_NOFAIL);
 	mp_send_terminate_locked(obj);
 	mp_object_reset_locked(obj);
 }
@@ -531,6 +599,11 @@ int mp_object_map_locked(struct mp_object *obj)
 	if (obj->state == MP_DEAD || obj->state == MP_DESTROYED)
 		return -ENXIO;
 	if (obj->state == MP_IDLE) {
+		if (!obj->term_msg) {
+			obj->term_msg = mp_msg_alloc(0, GFP_KERNEL);
+			if (!obj->term_msg)
+				return -ENOMEM;
+		}
 		obj->control = mp_new_control();
 		msg.init.name = obj->name;
 		err = mp_post_locked(obj, &msg);
@@ -546,11 +619,13 @@ int mp_object_map_locked(struct mp_object *obj)
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_object_map_locked);
 
-/*
- * Take an object out of its manager's handle table: the handle becomes
- * stale. The caller holds a reference of its own.
+/**
+ * mp_object_forget() - take an object out of its manager's handle table
+ * @obj: the object; the caller holds a reference of its own
+ *
+ * The handle becomes stale (ENOENT).
  */
-static void mp_object_forget(struct mp_object *obj)
+void mp_object_forget(struct mp_object *obj)
 {
 	if (xa_erase(&obj->mgr->objects, obj->handle) == obj)
 		mp_object_put(obj);

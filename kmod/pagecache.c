@@ -15,6 +15,8 @@
  * may be on a mempager mapping.
  */
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -47,8 +49,33 @@ EXPORT_SYMBOL_IF_KUNIT(mp_request_entry);
  */
 void mp_request_put(struct mp_request *req)
 {
-	if (refcount_dec_and_test(&req->ref))
+	if (refcount_dec_and_test(&req->ref)) {
+		mem_cgroup_put(req->memcg);
 		kfree(req);
+	}
+}
+
+/**
+ * mp_request_memcg_locked() - the cgroup a page's answer is charged to
+ * @obj: the object, its mutex held
+ * @pgoff: the page
+ *
+ * Pages answering a fault are charged to the faulting task's memory
+ * cgroup, not to the manager's that allocates them.
+ *
+ * Return: that cgroup with a reference (mem_cgroup_put() it), or NULL when
+ * no fault waits for the page: the caller's own cgroup pays then.
+ */
+struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
+					   pgoff_t pgoff)
+{
+	struct mp_request *req = mp_request_entry(xa_load(&obj->pages, pgoff));
+
+	lockdep_assert_held(&obj->mutex);
+	if (!req || !req->memcg)
+		return NULL;
+	css_get(&req->memcg->css);
+	return req->memcg;
 }
 
 /**
@@ -189,8 +216,10 @@ static void mp_free_pages(struct page **pages, unsigned int n)
 		put_page(pages[n]);
 }
 
-static int mp_copy_in(struct page **pages, unsigned int n, u64 data)
+static int mp_copy_in(struct page **pages, unsigned int n, u64 data,
+		      struct mem_cgroup *memcg)
 {
+	struct mem_cgroup *old = set_active_memcg(memcg);
 	unsigned int i;
 	void *dst;
 	int left;
@@ -199,6 +228,7 @@ static int mp_copy_in(struct page **pages, unsigned int n, u64 data)
 		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
 		if (!pages[i]) {
 			mp_free_pages(pages, i);
+			set_active_memcg(old);
 			return -ENOMEM;
 		}
 		dst = kmap_local_page(pages[i]);
@@ -207,9 +237,11 @@ static int mp_copy_in(struct page **pages, unsigned int n, u64 data)
 		kunmap_local(dst);
 		if (left) {
 			mp_free_pages(pages, i + 1);
+			set_active_memcg(old);
 			return -EFAULT;
 		}
 	}
+	set_active_memcg(old);
 	return 0;
 }
 
@@ -242,8 +274,16 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 	int err = 0;
 
 	while (done < count && !present) {
+		struct mem_cgroup *memcg;
+
 		n = min_t(pgoff_t, count - done, MP_SUPPLY_BATCH);
-		err = mp_copy_in(pages, n, ds->data + (u64)done * PAGE_SIZE);
+		/* A batch is charged to whoever faulted on its first page. */
+		mutex_lock(&obj->mutex);
+		memcg = mp_request_memcg_locked(obj, first + done);
+		mutex_unlock(&obj->mutex);
+		err = mp_copy_in(pages, n, ds->data + (u64)done * PAGE_SIZE,
+				 memcg);
+		mem_cgroup_put(memcg);
 		if (err)
 			return err;
 
@@ -306,6 +346,7 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			pgoff_t count)
 {
+	struct mem_cgroup *memcg, *old_memcg;
 	struct page *page;
 	pgoff_t pgoff;
 	int err;
@@ -327,8 +368,12 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			mp_request_complete_locked(obj, req, 1);
 			continue;
 		}
+		memcg = mp_request_memcg_locked(obj, pgoff);
 		mutex_unlock(&obj->mutex);
+		old_memcg = set_active_memcg(memcg);
 		page = mp_zero_page_alloc();
+		set_active_memcg(old_memcg);
+		mem_cgroup_put(memcg);
 		mutex_lock(&obj->mutex);
 		if (!page)
 			return -ENOMEM;

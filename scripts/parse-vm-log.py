@@ -15,7 +15,7 @@ SPLATS = re.compile(r"BUG:|WARNING:|KASAN|possible circular locking|"
                     r"possible recursive locking|inconsistent lock state|"
                     r"Kernel panic|Oops|general protection fault|"
                     r"unreferenced object|INFO: task .* blocked|"
-                    r"suspicious RCU usage|RIP: ")
+                    r"suspicious RCU usage|RIP: 0010:")
 CASE = re.compile(r"^(not ok|ok) \d+ (.*?)(\s+#\s*(SKIP|skip).*)?$")
 
 

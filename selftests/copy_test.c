@@ -371,6 +371,7 @@ TEST(item42_region_of_copy_names_original)
 						&end, &off));
 	EXPECT_EQ(tp.name, name);
 	EXPECT_EQ((uintptr_t)q, start);
+	EXPECT_EQ(3 * PS, off);		/* the original's offset */
 	munmap(q, 2 * PS);
 	munmap(p, NPAGES * PS);
 	tp_destroy(&tp);
@@ -395,6 +396,69 @@ TEST(copy_survives_eviction_of_original)
 		EXPECT_EQ(0, tp_check(q + pg * PS, pg, 1)) TH_LOG("page %zu", pg);
 	expect_quiet(_metadata, &tp);
 	munmap(q, NPAGES * PS);
+	tp_destroy(&tp);
+}
+
+/* Real write-back pressure: the copy's pushed pages are its snapshot and stay. */
+TEST(copy_keeps_snapshot_under_writeback)
+{
+	const char *param = "/sys/module/mempager/parameters/max_resident_percent";
+	struct tpager tp, big;
+	unsigned char *p, *q, *buf;
+	char old[16] = "50";
+	size_t pg, bigpages = 8192;
+	struct tp_stats st;
+	int fd;
+	ssize_t n;
+
+	p = setup(_metadata, &tp, MEMORY_OBJECT_COPY_DELAY, 1);
+	q = map_private(tp.ofd, NPAGES);
+	ASSERT_NE(MAP_FAILED, q);
+	/* Writes to the original push its pages into the copy. */
+	memset(p, 0x66, NPAGES * PS);
+	munmap(p, NPAGES * PS);
+
+	/* Another object fills the caches past a 1% limit: write-back runs. */
+	fd = open(param, O_RDWR);
+	ASSERT_GE(fd, 0);
+	n = read(fd, old, sizeof(old) - 1);
+	old[n > 0 ? n : 0] = 0;
+	ASSERT_EQ(2, pwrite(fd, "1\n", 2, 0));
+	ASSERT_EQ(0, tp_create(&big, bigpages, 0600));
+	buf = tp_map(big.ofd, bigpages, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	{
+		struct mempager_msg m;
+		char *data = calloc(64, PS);
+
+		ASSERT_EQ(1, tp_next(big.mfd, &m, TP_TIMEOUT_MS));
+		big.ctl = mempager_msg_control(big.mfd, &m);
+		ASSERT_EQ(KERN_SUCCESS, memory_object_ready(big.ctl, 1, 0));
+		for (pg = 0; pg < bigpages; pg += 64)
+			ASSERT_EQ(KERN_SUCCESS, memory_object_data_supply(big.ctl,
+					pg * PS, data, 64 * PS, 0, 0, 0));
+		free(data);
+	}
+	usleep(TP_QUIET_MS * 1000);
+	ASSERT_EQ(0, tp_stats(big.name, &st));
+	EXPECT_GT(st.evicted, 0) TH_LOG("write-back did not run");
+	pwrite(fd, old, strlen(old), 0);
+	close(fd);
+	/* The snapshot is intact and nothing was asked of the manager. */
+	for (pg = 0; pg < NPAGES; pg++)
+		EXPECT_EQ(0, tp_check(q + pg * PS, pg, 1)) TH_LOG("page %zu", pg);
+	{
+		/* The original's dirty pages may have come back: that is all. */
+		unsigned char *data = malloc(16 * PS);
+		struct mempager_msg m;
+
+		while (tp_recv(tp.mfd, &m, data, 16 * PS, TP_QUIET_MS) == 1)
+			EXPECT_EQ(MEMPAGER_MSG_DATA_RETURN, m.type);
+		free(data);
+	}
+	munmap(buf, bigpages * PS);
+	munmap(q, NPAGES * PS);
+	tp_destroy(&big);
 	tp_destroy(&tp);
 }
 

@@ -38,6 +38,7 @@
  *  - ENOENT: a handle (object, control) names nothing that exists now.
  *  - EOVERFLOW: offset + size overflows or lies beyond the object.
  *  - EPERM / EACCES: the caller may not do this to that object.
+ *  - EDQUOT: the caller's uid owns max_objects_per_user objects already.
  *  - ENOMEM: out of memory; nothing was changed.
  *
  * A failing call changes no state.
@@ -158,6 +159,9 @@ struct mempager_api {
  *
  * Creates a memory object managed through this fd, which becomes (or stays)
  * a manager fd. No message is sent until the object is first mapped.
+ * EDQUOT when the caller's uid owns max_objects_per_user objects (a module
+ * parameter; CAP_SYS_RESOURCE is exempt); EBUSY when this fd has an object
+ * bound.
  */
 struct mempager_object_create {
 	__u32 size;
@@ -537,8 +541,8 @@ enum mempager_msg_type {
  * @change: MEMPAGER_MSG_CHANGE_COMPLETED: @change.may_cache and
  *	@change.copy_strategy echo the call
  * @data_return: MEMPAGER_MSG_DATA_RETURN and MEMPAGER_MSG_DATA_INITIALIZE
- *	(the default manager's first copy of written pages, dirty 1,
- *	kernel_copy 0): @data_return.length bytes at
+ *	(the default manager's first copy of a page; its flags as for a
+ *	data_return): @data_return.length bytes at
  *	@data_return.offset, found at @data_return.data_offset in the
  *	MEMPAGER_RECEIVE data buffer; @data_return.dirty is 0 only for clean
  *	precious pages (or RETURN_ANYTHING); @data_return.kernel_copy is 1
