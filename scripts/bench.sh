@@ -19,7 +19,8 @@ set -euo pipefail
 "$SCRIPTS_DIR/install-deps.sh"
 build="$TOP_DIR/build"
 mkdir -p "$build"
-make -C "$TOP_DIR/tools" "$build/tools/bench" >"$build/bench-build.log" 2>&1 ||
+make -C "$TOP_DIR/tools" OUT="$build/tools" "$build/tools/bench" \
+	>"$build/bench-build.log" 2>&1 ||
 	{ cat "$build/bench-build.log"; die "bench build failed"; }
 img=$("$SCRIPTS_DIR/stock-kernel.sh")
 if [ -n "${BENCH_MODDIR:-}" ]; then

@@ -1,0 +1,1687 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench: mempager against its Linux peers, measured in the same run.
+ *
+ *   bench [--pages N] [--reps R] [--cases ID,ID...] [--json FILE]
+ *   bench --quick      tiny sizes, every page of every case checked,
+ *                      no timing verdict; exit status 0 when all is well
+ *   bench --list       the cases
+ *
+ * Cases (N pages each, at least 64 MiB by default; up to R repetitions,
+ * fewer when --budget runs out, the mempager and peer runs interleaved;
+ * medians reported):
+ *   1     fault round trip: one thread touches missing pages one at a time,
+ *         a pager thread answers each request with one page; the peer is
+ *         userfaultfd MISSING + UFFDIO_COPY with the same pager loop. Both
+ *         threads run on CPU 0: under TCG a wake-up across virtual CPUs
+ *         costs the emulator and the host's scheduler far more than the
+ *         code under test (and varies tenfold with the host's load), so the
+ *         single-threaded round trips (1, 2, 3b) measure the software path.
+ *         1f (threads where the scheduler puts them) and 1x (faulting
+ *         thread on CPU 0, pager on CPU 1) run only when named; 5.t1p1 is
+ *         the free placement too
+ *   2.16  batched supply: each request answered with 16 pages (and 2.64
+ *         with 64); the peer copies the same cluster with UFFDIO_COPY
+ *   3a    zero fill: temporary memory (mmap of /dev/mempager, nothing
+ *         bound, MAP_SHARED) written page by page; the peer is anonymous
+ *         private memory's first touch
+ *   3b    zero fill through a pager answering data_unavailable; the peer
+ *         answers userfaultfd with UFFDIO_ZEROPAGE (no target)
+ *   4     cache hit: a new mapping of an object whose pages are resident,
+ *         read page by page; the peer is a second mapping of a memfd
+ *   5.tTpP  scaling: T faulting threads (1, 2, 4) on one object, P pager
+ *         threads (1, 2); the peer is userfaultfd with the same threads
+ *   6     write-back: lock_request(RETURN_DIRTY, flush) of N dirty pages,
+ *         received with MEMPAGER_RECEIVE; the peer read()s the same bytes
+ *         from a memfd in chunks of the same size
+ *
+ * Every pager loop, mempager's and userfaultfd's alike, is a blocking
+ * read(2) of up to 16 messages and one ioctl per message: no poll(2).
+ * Times are wall-clock nanoseconds per page of the timed part only (the
+ * touches, case 4's second mmap(2) included, or lock_request plus the
+ * receive loop); set-up, verification and tear-down are not timed.
+ * Anonymous memory is MADV_NOHUGEPAGE so that the peers fault 4 KiB pages
+ * like mempager. --side and BENCH_PERF_CTL (see bn_perf()) help profiling.
+ *
+ * The table goes to stdout between "==== bench table begin/end ====" lines
+ * and the JSON between "==== bench json begin/end ====" (and to --json).
+ *
+ * Build with -DBENCH_NO_MAIN to use the cases from a test (bench_test.c):
+ * bench_quick_case() runs one case in quick mode.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/mempager.h>
+#include <linux/userfaultfd.h>
+
+#define BENCH_DEV "/dev/mempager"
+/* Messages one read(2) of a pager loop takes at most. */
+#define BENCH_MSGS 16
+#define BENCH_MAX_THREADS 4
+#define BENCH_MAX_PAGERS 2
+#define BENCH_MAX_REPS 50
+/* Pages per supply ioctl when filling an object before a case. */
+#define BENCH_FILL_CHUNK 1024
+/* Receive buffer of the write-back case, and the peer's read size. */
+#define BENCH_WB_MSGS 64
+#define BENCH_WB_BYTES (1 << 20)
+/* Default size: 64 MiB of 4 KiB pages. */
+#define BENCH_DEFAULT_BYTES (64UL << 20)
+#define BENCH_QUICK_PAGES 256
+/* Pages must divide among 4 threads in whole clusters of 64. */
+#define BENCH_PAGE_MULTIPLE 256
+
+enum bench_kind {
+	BK_ROUNDTRIP,	/* a pager answers every missing page: 1, 2, 5 */
+	BK_ZERO_TEMP,	/* temporary memory vs anonymous memory: 3a */
+	BK_ZERO_PAGER,	/* data_unavailable vs UFFDIO_ZEROPAGE: 3b */
+	BK_CACHE,	/* a new mapping of resident pages: 4 */
+	BK_WRITEBACK,	/* lock_request + MEMPAGER_RECEIVE vs read(2): 6 */
+};
+
+/* Where the faulting and pager threads run. */
+enum bench_place {
+	BP_FREE,	/* where the scheduler puts them */
+	BP_SAME,	/* all on CPU 0: the software path, no IPI */
+	BP_SPLIT,	/* faulting threads on CPU 0, pager threads on CPU 1 */
+};
+
+struct bench_case {
+	const char *id;
+	const char *name;
+	const char *peer;
+	enum bench_kind kind;
+	size_t cluster;		/* pages per answer */
+	int threads;		/* faulting threads (0: the main thread) */
+	int pagers;		/* pager threads */
+	double target;		/* ratio target, 0 for none */
+	bool scaling;		/* the target is throughput growth */
+	int place;		/* enum bench_place */
+	bool extra;		/* only when named in --cases */
+};
+
+static const struct bench_case bench_cases[] = {
+	{ "1", "fault round trip", "uffd MISSING+COPY", BK_ROUNDTRIP,
+	  1, 0, 1, 0.9, false, BP_SAME, false },
+	{ "1f", "fault round trip, free CPUs", "uffd MISSING+COPY", BK_ROUNDTRIP,
+	  1, 0, 1, 0, false, BP_FREE, true },
+	{ "1x", "fault round trip, split CPUs", "uffd MISSING+COPY", BK_ROUNDTRIP,
+	  1, 0, 1, 0, false, BP_SPLIT, true },
+	{ "2.16", "batched supply, 16 pages", "uffd COPY 16 pages", BK_ROUNDTRIP,
+	  16, 0, 1, 0.5, false, BP_SAME, false },
+	{ "2.64", "batched supply, 64 pages", "uffd COPY 64 pages", BK_ROUNDTRIP,
+	  64, 0, 1, 0.5, false, BP_SAME, false },
+	{ "3a", "zero fill, temporary memory", "anon first touch", BK_ZERO_TEMP,
+	  1, 0, 0, 1.2, false, BP_FREE, false },
+	{ "3b", "zero fill, data_unavailable", "uffd ZEROPAGE", BK_ZERO_PAGER,
+	  1, 0, 1, 0, false, BP_SAME, false },
+	{ "4", "cache hit, new mapping", "memfd 2nd mapping", BK_CACHE,
+	  1, 0, 1, 1.2, false, BP_FREE, false },
+	{ "5.t1p1", "scaling, 1 thread, 1 pager", "uffd, same threads",
+	  BK_ROUNDTRIP, 1, 1, 1, 0, true, BP_FREE, false },
+	{ "5.t2p1", "scaling, 2 threads, 1 pager", "uffd, same threads",
+	  BK_ROUNDTRIP, 1, 2, 1, 0, true, BP_FREE, false },
+	{ "5.t4p1", "scaling, 4 threads, 1 pager", "uffd, same threads",
+	  BK_ROUNDTRIP, 1, 4, 1, 0, true, BP_FREE, false },
+	{ "5.t1p2", "scaling, 1 thread, 2 pagers", "uffd, same threads",
+	  BK_ROUNDTRIP, 1, 1, 2, 0, true, BP_FREE, false },
+	{ "5.t2p2", "scaling, 2 threads, 2 pagers", "uffd, same threads",
+	  BK_ROUNDTRIP, 1, 2, 2, 0, true, BP_FREE, false },
+	{ "5.t4p2", "scaling, 4 threads, 2 pagers", "uffd, same threads",
+	  BK_ROUNDTRIP, 1, 4, 2, 0, true, BP_FREE, false },
+	{ "6", "write-back, lock_request", "memfd read()", BK_WRITEBACK,
+	  1, 0, 0, 1.5, false, BP_FREE, false },
+};
+
+#define BENCH_NCASES (sizeof(bench_cases) / sizeof(bench_cases[0]))
+
+/* One run's outcome. */
+struct bench_run {
+	uint64_t ns;		/* the timed part */
+	long requests;		/* pager requests (faults reported) */
+	long errors;		/* failed calls */
+	long bad;		/* pages whose data was wrong */
+};
+
+static size_t bn_ps;
+static bool bn_verbose;
+/* --side: run only mempager's side (1) or only the peer's (2), to profile. */
+static int bn_side_only;
+
+static void bn_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void bn_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+static uint64_t bn_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Run the calling thread on @cpu only (nothing for -1). */
+static void bn_pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/*
+ * perf control: with BENCH_PERF_CTL (and BENCH_PERF_ACK) naming the fifos
+ * of `perf record -D -1 --control fifo:CTL,ACK`, only the timed parts are
+ * profiled.
+ */
+static int bn_perf_ctl = -1, bn_perf_ack = -1;
+
+static void bn_perf_open(void)
+{
+	const char *ctl = getenv("BENCH_PERF_CTL");
+	const char *ack = getenv("BENCH_PERF_ACK");
+
+	if (ctl)
+		bn_perf_ctl = open(ctl, O_WRONLY | O_CLOEXEC);
+	if (ack)
+		bn_perf_ack = open(ack, O_RDONLY | O_CLOEXEC);
+}
+
+static void bn_perf(bool on)
+{
+	const char *cmd = on ? "enable\n" : "disable\n";
+	char buf[16];
+
+	if (bn_perf_ctl < 0)
+		return;
+	if (write(bn_perf_ctl, cmd, strlen(cmd)) < 0)
+		return;
+	if (bn_perf_ack >= 0 && read(bn_perf_ack, buf, sizeof(buf)) < 0)
+		return;
+}
+
+/* The start and the length of a timed part. */
+static uint64_t bn_start(void)
+{
+	bn_perf(true);
+	return bn_now();
+}
+
+static uint64_t bn_stop(uint64_t t0)
+{
+	uint64_t ns = bn_now() - t0;
+
+	bn_perf(false);
+	return ns;
+}
+
+/* ---- page data ---- */
+
+/* Word @i of page @pg of the backing store. */
+static uint64_t bn_word(size_t pg, size_t i)
+{
+	return ((uint64_t)pg << 32) ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0x5eed;
+}
+
+/* What a write touch puts in word 0 of page @pg. */
+static uint64_t bn_marker(size_t pg)
+{
+	return 0xfeed000000000000ULL | pg;
+}
+
+static void *bn_anon(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		bn_err("mmap of %zu bytes: %s", bytes, strerror(errno));
+		return NULL;
+	}
+	/* 4 KiB faults, as mempager's, not 2 MiB ones. */
+	madvise(p, bytes, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* The pager's backing store: npages of bn_word() data. */
+static unsigned char *bn_store_new(size_t npages)
+{
+	uint64_t *w = bn_anon(npages * bn_ps);
+	size_t pg, i, per = bn_ps / 8;
+
+	if (!w)
+		return NULL;
+	for (pg = 0; pg < npages; pg++)
+		for (i = 0; i < per; i++)
+			w[pg * per + i] = bn_word(pg, i);
+	return (unsigned char *)w;
+}
+
+/* Pages of @p that differ from @expect. */
+static long bn_compare(const unsigned char *p, const unsigned char *expect,
+		       size_t npages)
+{
+	long bad = 0;
+	size_t pg;
+
+	for (pg = 0; pg < npages; pg++)
+		bad += memcmp(p + pg * bn_ps, expect + pg * bn_ps, bn_ps) != 0;
+	return bad;
+}
+
+/* Pages that are not a marker in word 0 followed by zeros. */
+static long bn_check_marked_zero(const unsigned char *p, size_t npages)
+{
+	long bad = 0;
+	size_t pg, i;
+
+	for (pg = 0; pg < npages; pg++) {
+		const uint64_t *w = (const uint64_t *)(p + pg * bn_ps);
+		bool ok = w[0] == bn_marker(pg);
+
+		for (i = 1; ok && i < bn_ps / 8; i++)
+			ok = !w[i];
+		bad += !ok;
+	}
+	return bad;
+}
+
+/* Read word 0 of each page (a fault each when missing); mismatches. */
+static long bn_touch_read(const unsigned char *p, const unsigned char *store,
+			  size_t first, size_t n)
+{
+	long bad = 0;
+	size_t pg;
+
+	for (pg = first; pg < first + n; pg++)
+		bad += *(volatile const uint64_t *)(p + pg * bn_ps) !=
+		       *(const uint64_t *)(store + pg * bn_ps);
+	return bad;
+}
+
+static void bn_touch_write(unsigned char *p, size_t first, size_t n)
+{
+	size_t pg;
+
+	for (pg = first; pg < first + n; pg++)
+		*(volatile uint64_t *)(p + pg * bn_ps) = bn_marker(pg);
+}
+
+/* ---- mempager objects, with raw ioctls ---- */
+
+struct bn_object {
+	int mfd;		/* manager fd */
+	int ofd;		/* object fd */
+	uint32_t object;
+	uint64_t control;
+	unsigned char *map;	/* the first mapping */
+	size_t npages;
+};
+
+/* Create an object, map it, answer its init with ready. */
+static int bn_object_setup(struct bn_object *o, size_t npages, int may_cache)
+{
+	struct mempager_object_create oc = {
+		.size = sizeof(oc), .object_size = npages * bn_ps,
+		.mode = 0600,
+	};
+	struct mempager_attributes a = { .size = sizeof(a) };
+	struct mempager_msg m;
+
+	memset(o, 0, sizeof(*o));
+	o->ofd = -1;
+	o->map = MAP_FAILED;
+	o->npages = npages;
+	o->mfd = open(BENCH_DEV, O_RDWR | O_CLOEXEC);
+	if (o->mfd < 0) {
+		bn_err("open %s: %s", BENCH_DEV, strerror(errno));
+		return -1;
+	}
+	if (ioctl(o->mfd, MEMPAGER_OBJECT_CREATE, &oc)) {
+		bn_err("MEMPAGER_OBJECT_CREATE: %s", strerror(errno));
+		return -1;
+	}
+	o->object = oc.out_object;
+	o->ofd = oc.out_fd;
+	o->map = mmap(NULL, npages * bn_ps, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, o->ofd, 0);
+	if (o->map == MAP_FAILED) {
+		bn_err("mmap of the object: %s", strerror(errno));
+		return -1;
+	}
+	if (read(o->mfd, &m, sizeof(m)) != sizeof(m) ||
+	    m.type != MEMPAGER_MSG_INIT) {
+		bn_err("no init message");
+		return -1;
+	}
+	o->control = m.control;
+	a.object = o->object;
+	a.control = o->control;
+	a.may_cache = may_cache;
+	a.copy_strategy = MEMPAGER_COPY_DELAY;
+	if (ioctl(o->mfd, MEMPAGER_READY, &a)) {
+		bn_err("MEMPAGER_READY: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The manager dies first: the mapping then drops its pages, unreturned. */
+static void bn_object_teardown(struct bn_object *o)
+{
+	if (o->mfd >= 0)
+		close(o->mfd);
+	if (o->map != MAP_FAILED)
+		munmap(o->map, o->npages * bn_ps);
+	if (o->ofd >= 0)
+		close(o->ofd);
+	o->mfd = o->ofd = -1;
+	o->map = MAP_FAILED;
+}
+
+static int bn_supply(struct bn_object *o, size_t first, size_t n,
+		     const unsigned char *data)
+{
+	struct mempager_data_supply ds = {
+		.size = sizeof(ds), .object = o->object,
+		.control = o->control, .offset = first * bn_ps,
+		.length = n * bn_ps, .data = (uintptr_t)data,
+	};
+
+	return ioctl(o->mfd, MEMPAGER_DATA_SUPPLY, &ds);
+}
+
+/* Make every page resident, unrequested (not timed). */
+static int bn_supply_all(struct bn_object *o, const unsigned char *store)
+{
+	size_t pg, n;
+
+	for (pg = 0; pg < o->npages; pg += n) {
+		n = o->npages - pg < BENCH_FILL_CHUNK ? o->npages - pg :
+							 BENCH_FILL_CHUNK;
+		if (bn_supply(o, pg, n, store + pg * bn_ps)) {
+			bn_err("MEMPAGER_DATA_SUPPLY: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- userfaultfd ---- */
+
+static int bn_uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd;
+
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Is userfaultfd there to compare with? */
+static bool bn_uffd_available(void)
+{
+	int fd = bn_uffd_open();
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Anonymous memory registered for MISSING faults with a new uffd. */
+static int bn_uffd_region(size_t npages, unsigned char **mem)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	int fd = bn_uffd_open();
+
+	*mem = NULL;
+	if (fd < 0) {
+		bn_err("userfaultfd: %s", strerror(errno));
+		return -1;
+	}
+	*mem = bn_anon(npages * bn_ps);
+	if (!*mem) {
+		close(fd);
+		return -1;
+	}
+	reg.range.start = (uintptr_t)*mem;
+	reg.range.len = npages * bn_ps;
+	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		bn_err("UFFDIO_REGISTER: %s", strerror(errno));
+		munmap(*mem, npages * bn_ps);
+		*mem = NULL;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- pager threads: mempager and userfaultfd, the same loop ---- */
+
+enum bn_answer { BN_SUPPLY, BN_ZERO };
+
+struct bn_pager {
+	bool uffd;		/* a userfaultfd pager, else mempager */
+	int fd;			/* manager fd or uffd */
+	uint32_t object;
+	uint64_t control;
+	unsigned char *base;	/* uffd: the registered region */
+	const unsigned char *store;
+	size_t npages;
+	size_t cluster;
+	enum bn_answer answer;
+	atomic_int stop;
+	atomic_long requests;
+	atomic_long errors;
+	int nthreads;
+	int cpu;		/* the pager threads' CPU, or -1 */
+	pthread_t th[BENCH_MAX_PAGERS];
+	atomic_int exited[BENCH_MAX_PAGERS];
+	int started;
+};
+
+struct bn_pager_arg {
+	struct bn_pager *pg;
+	int idx;
+};
+
+static struct bn_pager_arg bn_pager_args[BENCH_MAX_PAGERS];
+
+static void bn_mp_answer(struct bn_pager *pg, const struct mempager_msg *m)
+{
+	size_t first, n;
+	int ret;
+
+	if (m->type != MEMPAGER_MSG_DATA_REQUEST)
+		return;
+	atomic_fetch_add(&pg->requests, 1);
+	first = m->request.offset / bn_ps;
+	n = pg->npages - first < pg->cluster ? pg->npages - first :
+					       pg->cluster;
+	if (pg->answer == BN_SUPPLY) {
+		struct mempager_data_supply ds = {
+			.size = sizeof(ds), .object = m->object,
+			.control = m->control, .offset = first * bn_ps,
+			.length = n * bn_ps,
+			.data = (uintptr_t)(pg->store + first * bn_ps),
+		};
+
+		ret = ioctl(pg->fd, MEMPAGER_DATA_SUPPLY, &ds);
+	} else {
+		struct mempager_data_range dr = {
+			.size = sizeof(dr), .object = m->object,
+			.control = m->control, .offset = first * bn_ps,
+			.length = n * bn_ps,
+		};
+
+		ret = ioctl(pg->fd, MEMPAGER_DATA_UNAVAILABLE, &dr);
+	}
+	if (ret)
+		atomic_fetch_add(&pg->errors, 1);
+}
+
+static void bn_uffd_answer(struct bn_pager *pg, const struct uffd_msg *m)
+{
+	uintptr_t addr;
+	size_t first, n;
+	int ret;
+
+	if (m->event != UFFD_EVENT_PAGEFAULT)
+		return;
+	atomic_fetch_add(&pg->requests, 1);
+	addr = m->arg.pagefault.address & ~(uintptr_t)(bn_ps - 1);
+	first = (addr - (uintptr_t)pg->base) / bn_ps;
+	n = pg->npages - first < pg->cluster ? pg->npages - first :
+					       pg->cluster;
+	for (;;) {
+		if (pg->answer == BN_SUPPLY) {
+			struct uffdio_copy c = {
+				.dst = addr, .len = n * bn_ps,
+				.src = (uintptr_t)(pg->store + first * bn_ps),
+			};
+
+			ret = ioctl(pg->fd, UFFDIO_COPY, &c);
+		} else {
+			struct uffdio_zeropage z = {
+				.range = { .start = addr, .len = n * bn_ps },
+			};
+
+			ret = ioctl(pg->fd, UFFDIO_ZEROPAGE, &z);
+		}
+		if (!ret || errno != EAGAIN)
+			break;
+	}
+	if (ret && errno == EEXIST) {
+		/* Already there: the faulting thread still needs waking. */
+		struct uffdio_range r = { .start = addr, .len = bn_ps };
+
+		ret = ioctl(pg->fd, UFFDIO_WAKE, &r);
+	}
+	if (ret)
+		atomic_fetch_add(&pg->errors, 1);
+}
+
+static void *bn_pager_thread(void *arg)
+{
+	struct bn_pager_arg *a = arg;
+	struct bn_pager *pg = a->pg;
+	union {
+		struct mempager_msg mp[BENCH_MSGS];
+		struct uffd_msg uf[BENCH_MSGS];
+	} buf;
+	size_t size = pg->uffd ? sizeof(buf.uf[0]) : sizeof(buf.mp[0]);
+	ssize_t n, i;
+
+	bn_pin_self(pg->cpu);
+	while (!atomic_load(&pg->stop)) {
+		n = read(pg->fd, &buf, BENCH_MSGS * size);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			bn_err("pager read: %s", strerror(errno));
+			atomic_fetch_add(&pg->errors, 1);
+			break;
+		}
+		for (i = 0; i < n / (ssize_t)size; i++) {
+			if (pg->uffd)
+				bn_uffd_answer(pg, &buf.uf[i]);
+			else
+				bn_mp_answer(pg, &buf.mp[i]);
+		}
+	}
+	atomic_store(&pg->exited[a->idx], 1);
+	return NULL;
+}
+
+/* SIGUSR1 interrupts a pager's read(2) (no SA_RESTART) so it can stop. */
+static void bn_on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+static int bn_pager_start(struct bn_pager *pg, int nthreads)
+{
+	struct sigaction sa = { .sa_handler = bn_on_sigusr1 };
+	int i;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	pg->nthreads = nthreads;
+	for (i = 0; i < nthreads; i++) {
+		bn_pager_args[i].pg = pg;
+		bn_pager_args[i].idx = i;
+		atomic_store(&pg->exited[i], 0);
+		if (pthread_create(&pg->th[i], NULL, bn_pager_thread,
+				   &bn_pager_args[i])) {
+			bn_err("pthread_create failed");
+			return -1;
+		}
+		pg->started++;
+	}
+	return 0;
+}
+
+static void bn_pager_stop(struct bn_pager *pg)
+{
+	int i;
+
+	atomic_store(&pg->stop, 1);
+	for (i = 0; i < pg->started; i++) {
+		while (!atomic_load(&pg->exited[i])) {
+			pthread_kill(pg->th[i], SIGUSR1);
+			usleep(1000);
+		}
+		pthread_join(pg->th[i], NULL);
+	}
+	pg->started = 0;
+}
+
+/* ---- faulting threads ---- */
+
+struct bn_worker {
+	const unsigned char *p;
+	const unsigned char *store;
+	size_t first, n;
+	pthread_barrier_t *go;
+	int cpu;
+	long bad;
+};
+
+static void *bn_worker_thread(void *arg)
+{
+	struct bn_worker *w = arg;
+
+	bn_pin_self(w->cpu);
+	pthread_barrier_wait(w->go);
+	w->bad = bn_touch_read(w->p, w->store, w->first, w->n);
+	return NULL;
+}
+
+/*
+ * Touch all pages from @threads threads (0: this one), on @cpu unless it
+ * is -1; the time taken.
+ */
+static uint64_t bn_touch_threads(const unsigned char *p,
+				 const unsigned char *store, size_t npages,
+				 int threads, int cpu, long *bad)
+{
+	struct bn_worker w[BENCH_MAX_THREADS];
+	pthread_t th[BENCH_MAX_THREADS];
+	pthread_barrier_t go;
+	uint64_t t0, t1;
+	cpu_set_t old;
+	int i;
+
+	if (!threads) {
+		pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
+		bn_pin_self(cpu);
+		t0 = bn_start();
+		*bad += bn_touch_read(p, store, 0, npages);
+		t1 = t0 + bn_stop(t0);
+		pthread_setaffinity_np(pthread_self(), sizeof(old), &old);
+		return t1 - t0;
+	}
+	pthread_barrier_init(&go, NULL, threads + 1);
+	for (i = 0; i < threads; i++) {
+		w[i] = (struct bn_worker) {
+			.p = p, .store = store, .go = &go, .cpu = cpu,
+			.first = npages / threads * i, .n = npages / threads,
+		};
+		if (pthread_create(&th[i], NULL, bn_worker_thread, &w[i])) {
+			/* Cannot happen at these numbers; fail loudly. */
+			bn_err("pthread_create failed");
+			exit(2);
+		}
+	}
+	bn_perf(true);
+	pthread_barrier_wait(&go);
+	t0 = bn_now();
+	for (i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		*bad += w[i].bad;
+	}
+	t1 = t0 + bn_stop(t0);
+	pthread_barrier_destroy(&go);
+	return t1 - t0;
+}
+
+/* ---- the cases: one run of one side each ---- */
+
+struct bn_ctx {
+	size_t npages;
+	const unsigned char *store;
+	int memfd;		/* the memfd peers' file, or -1 */
+	unsigned char *wbuf;	/* receive / read buffer */
+	bool verify;		/* check every byte after the run */
+	bool deep;		/* and inside the timed part (quick mode) */
+};
+
+/* 1, 2, 5: missing pages answered by pager threads. */
+static int bn_run_roundtrip(struct bn_ctx *c, const struct bench_case *bc,
+			    bool peer, struct bench_run *r)
+{
+	struct bn_pager pg = {
+		.store = c->store, .npages = c->npages,
+		.cluster = bc->cluster, .answer = BN_SUPPLY,
+		.cpu = bc->place == BP_SAME ? 0 : bc->place == BP_SPLIT ? 1 : -1,
+	};
+	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
+	unsigned char *p;
+	int ret = -1;
+
+	if (peer) {
+		pg.uffd = true;
+		pg.fd = bn_uffd_region(c->npages, &pg.base);
+		if (pg.fd < 0)
+			return -1;
+		p = pg.base;
+	} else {
+		if (bn_object_setup(&o, c->npages, 0))
+			goto out;
+		pg.fd = o.mfd;
+		pg.object = o.object;
+		pg.control = o.control;
+		p = o.map;
+	}
+	if (bn_pager_start(&pg, bc->pagers))
+		goto out_stop;
+	r->ns = bn_touch_threads(p, c->store, c->npages, bc->threads,
+				 bc->place == BP_FREE ? -1 : 0, &r->bad);
+	if (c->verify)
+		r->bad += bn_compare(p, c->store, c->npages);
+	ret = 0;
+out_stop:
+	bn_pager_stop(&pg);
+	r->requests = atomic_load(&pg.requests);
+	r->errors += atomic_load(&pg.errors);
+out:
+	if (peer) {
+		munmap(pg.base, c->npages * bn_ps);
+		close(pg.fd);
+	} else {
+		bn_object_teardown(&o);
+	}
+	return ret;
+}
+
+/* 3a: temporary memory vs anonymous memory, first write of each page. */
+static int bn_run_zero_temp(struct bn_ctx *c, bool peer, struct bench_run *r)
+{
+	size_t bytes = c->npages * bn_ps;
+	unsigned char *p;
+	uint64_t t0;
+	int fd = -1;
+
+	if (peer) {
+		p = bn_anon(bytes);
+		if (!p)
+			return -1;
+	} else {
+		fd = open(BENCH_DEV, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			bn_err("open %s: %s", BENCH_DEV, strerror(errno));
+			return -1;
+		}
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			bn_err("mmap of temporary memory: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	t0 = bn_start();
+	bn_touch_write(p, 0, c->npages);
+	r->ns = bn_stop(t0);
+	if (c->verify)
+		r->bad += bn_check_marked_zero(p, c->npages);
+	munmap(p, bytes);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* 3b: a pager answering data_unavailable vs UFFDIO_ZEROPAGE, writes. */
+static int bn_run_zero_pager(struct bn_ctx *c, const struct bench_case *bc,
+			     bool peer, struct bench_run *r)
+{
+	struct bn_pager pg = {
+		.store = c->store, .npages = c->npages,
+		.cluster = bc->cluster, .answer = BN_ZERO,
+		.cpu = bc->place == BP_SAME ? 0 : bc->place == BP_SPLIT ? 1 : -1,
+	};
+	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
+	unsigned char *p;
+	uint64_t t0;
+	cpu_set_t old;
+	int ret = -1;
+
+	if (peer) {
+		pg.uffd = true;
+		pg.fd = bn_uffd_region(c->npages, &pg.base);
+		if (pg.fd < 0)
+			return -1;
+		p = pg.base;
+	} else {
+		if (bn_object_setup(&o, c->npages, 0))
+			goto out;
+		pg.fd = o.mfd;
+		p = o.map;
+	}
+	if (bn_pager_start(&pg, bc->pagers))
+		goto out_stop;
+	pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
+	bn_pin_self(bc->place == BP_FREE ? -1 : 0);
+	t0 = bn_start();
+	bn_touch_write(p, 0, c->npages);
+	r->ns = bn_stop(t0);
+	pthread_setaffinity_np(pthread_self(), sizeof(old), &old);
+	if (c->verify)
+		r->bad += bn_check_marked_zero(p, c->npages);
+	ret = 0;
+out_stop:
+	bn_pager_stop(&pg);
+	r->requests = atomic_load(&pg.requests);
+	r->errors += atomic_load(&pg.errors);
+out:
+	if (peer) {
+		munmap(pg.base, c->npages * bn_ps);
+		close(pg.fd);
+	} else {
+		bn_object_teardown(&o);
+	}
+	return ret;
+}
+
+/* A memfd holding @npages pages of @data (the peers' file). */
+static int bn_memfd(const unsigned char *data, size_t npages)
+{
+	size_t bytes = npages * bn_ps, off;
+	int fd = memfd_create("bench", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, bytes)) {
+		bn_err("memfd: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (off = 0; off < bytes;) {
+		ssize_t n = pwrite(fd, data + off, bytes - off, off);
+
+		if (n <= 0) {
+			bn_err("memfd write: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		off += n;
+	}
+	return fd;
+}
+
+/* 4: a second mapping of resident pages, read page by page. */
+static int bn_run_cache(struct bn_ctx *c, const struct bench_case *bc,
+			bool peer, struct bench_run *r)
+{
+	struct bn_pager pg = {
+		.store = c->store, .npages = c->npages,
+		.cluster = bc->cluster, .answer = BN_SUPPLY, .cpu = -1,
+	};
+	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
+	size_t bytes = c->npages * bn_ps;
+	unsigned char *first = MAP_FAILED, *p;
+	uint64_t t0;
+	int ret = -1, fd;
+
+	if (peer) {
+		if (c->memfd < 0)
+			c->memfd = bn_memfd(c->store, c->npages);
+		if (c->memfd < 0)
+			return -1;
+		fd = c->memfd;
+		/* The first mapping, as the object's, has touched it all. */
+		first = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     fd, 0);
+		if (first == MAP_FAILED) {
+			bn_err("mmap of the memfd: %s", strerror(errno));
+			return -1;
+		}
+		r->bad += bn_touch_read(first, c->store, 0, c->npages);
+	} else {
+		if (bn_object_setup(&o, c->npages, 1) ||
+		    bn_supply_all(&o, c->store))
+			goto out;
+		fd = o.ofd;
+		pg.fd = o.mfd;
+		/* Nothing should be asked; a pager answers if it is. */
+		if (bn_pager_start(&pg, 1))
+			goto out_stop;
+	}
+	t0 = bn_start();
+	p = mmap(NULL, bytes, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		bn_err("second mmap: %s", strerror(errno));
+		goto out_stop;
+	}
+	r->bad += bn_touch_read(p, c->store, 0, c->npages);
+	r->ns = bn_stop(t0);
+	if (c->verify)
+		r->bad += bn_compare(p, c->store, c->npages);
+	munmap(p, bytes);
+	ret = 0;
+out_stop:
+	if (!peer) {
+		bn_pager_stop(&pg);
+		r->requests = atomic_load(&pg.requests);
+		r->errors += atomic_load(&pg.errors);
+	}
+out:
+	if (first != MAP_FAILED)
+		munmap(first, bytes);
+	if (!peer)
+		bn_object_teardown(&o);
+	return ret;
+}
+
+/* Check a returned (or read) page: the marker, then the store's bytes. */
+static bool bn_page_ok(const unsigned char *page, size_t pg,
+		       const unsigned char *store, bool full)
+{
+	if (*(const uint64_t *)page != bn_marker(pg))
+		return false;
+	return !full || !memcmp(page + 8, store + pg * bn_ps + 8, bn_ps - 8);
+}
+
+/* 6, mempager: dirty every page, then lock_request and receive them all. */
+static int bn_run_writeback_mp(struct bn_ctx *c, struct bench_run *r)
+{
+	struct mempager_msg m[BENCH_WB_MSGS];
+	struct mempager_lock_request lr = {
+		.size = sizeof(lr), .flags = MEMPAGER_REPLY,
+		.should_return = MEMPAGER_RETURN_DIRTY, .should_flush = 1,
+		.lock_value = MEMPAGER_PROT_NO_CHANGE,
+	};
+	struct bn_object o;
+	unsigned char *seen = calloc(c->npages, 1);
+	bool completed = false;
+	long pages = 0;
+	uint64_t t0;
+	int ret = -1;
+	unsigned int i;
+
+	if (!seen)
+		return -1;
+	if (bn_object_setup(&o, c->npages, 1) || bn_supply_all(&o, c->store))
+		goto out;
+	bn_touch_write(o.map, 0, c->npages);
+	lr.object = o.object;
+	lr.control = o.control;
+	lr.length = c->npages * bn_ps;
+
+	t0 = bn_start();
+	if (ioctl(o.mfd, MEMPAGER_LOCK_REQUEST, &lr)) {
+		bn_err("MEMPAGER_LOCK_REQUEST: %s", strerror(errno));
+		goto out;
+	}
+	while (!completed) {
+		struct mempager_receive rv = {
+			.size = sizeof(rv), .msgs = (uintptr_t)m,
+			.msgs_max = BENCH_WB_MSGS, .data = (uintptr_t)c->wbuf,
+			.data_size = BENCH_WB_BYTES,
+		};
+
+		if (ioctl(o.mfd, MEMPAGER_RECEIVE, &rv)) {
+			if (errno == EINTR)
+				continue;
+			bn_err("MEMPAGER_RECEIVE: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < rv.out_msgs; i++) {
+			size_t first = m[i].data_return.offset / bn_ps;
+			size_t n = m[i].data_return.length / bn_ps, k;
+			const unsigned char *d;
+
+			if (m[i].type == MEMPAGER_MSG_LOCK_COMPLETED) {
+				completed = true;
+				continue;
+			}
+			if (m[i].type != MEMPAGER_MSG_DATA_RETURN)
+				continue;
+			d = c->wbuf + m[i].data_return.data_offset;
+			for (k = 0; k < n; k++) {
+				if (first + k >= c->npages ||
+				    seen[first + k]++ ||
+				    !m[i].data_return.dirty ||
+				    !bn_page_ok(d + k * bn_ps, first + k,
+						c->store, c->deep))
+					r->bad++;
+			}
+			pages += n;
+		}
+	}
+	r->ns = bn_stop(t0);
+	r->requests = pages;
+	if (pages != (long)c->npages) {
+		bn_err("write-back returned %ld of %zu pages", pages,
+		       c->npages);
+		r->bad += labs((long)c->npages - pages);
+	}
+	ret = 0;
+out:
+	bn_object_teardown(&o);
+	free(seen);
+	return ret;
+}
+
+/* 6, peer: read(2) the same bytes from a memfd, chunk by chunk. */
+static int bn_run_writeback_peer(struct bn_ctx *c, struct bench_run *r)
+{
+	size_t bytes = c->npages * bn_ps, off, k;
+	unsigned char *data;
+	uint64_t t0;
+
+	if (c->memfd < 0) {
+		/* The bytes the object would return: markers over the store. */
+		data = bn_anon(bytes);
+		if (!data)
+			return -1;
+		memcpy(data, c->store, bytes);
+		bn_touch_write(data, 0, c->npages);
+		c->memfd = bn_memfd(data, c->npages);
+		munmap(data, bytes);
+		if (c->memfd < 0)
+			return -1;
+	}
+	t0 = bn_start();
+	for (off = 0; off < bytes; off += BENCH_WB_BYTES) {
+		size_t len = bytes - off < BENCH_WB_BYTES ? bytes - off :
+							    BENCH_WB_BYTES;
+
+		if (pread(c->memfd, c->wbuf, len, off) != (ssize_t)len) {
+			bn_err("memfd read: %s", strerror(errno));
+			return -1;
+		}
+		for (k = 0; k < len / bn_ps; k++)
+			r->bad += !bn_page_ok(c->wbuf + k * bn_ps,
+					      off / bn_ps + k, c->store,
+					      c->deep);
+	}
+	r->ns = bn_stop(t0);
+	r->requests = c->npages;
+	return 0;
+}
+
+static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
+		  struct bench_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	switch (bc->kind) {
+	case BK_ROUNDTRIP:
+		return bn_run_roundtrip(c, bc, peer, r);
+	case BK_ZERO_TEMP:
+		return bn_run_zero_temp(c, peer, r);
+	case BK_ZERO_PAGER:
+		return bn_run_zero_pager(c, bc, peer, r);
+	case BK_CACHE:
+		return bn_run_cache(c, bc, peer, r);
+	case BK_WRITEBACK:
+		return peer ? bn_run_writeback_peer(c, r) :
+			      bn_run_writeback_mp(c, r);
+	}
+	return -1;
+}
+
+/* ---- cases run in rounds: repetitions, medians ---- */
+
+struct bench_result {
+	const struct bench_case *bc;
+	struct bn_ctx ctx;
+	size_t npages;
+	int runs;			/* rounds it ran in */
+	bool peer_ok;			/* the peer runs */
+	bool ran[BENCH_MAX_REPS];	/* it ran in round i */
+	double mp[BENCH_MAX_REPS];	/* ns per page, by round */
+	double peer[BENCH_MAX_REPS];
+	double mp_med, peer_med, ratio;
+	long mp_requests, peer_requests;
+	long bad, errors;
+	bool failed;
+};
+
+static int bn_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the @n values of @v (it sorts them). */
+static double bn_median(double *v, int n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), bn_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The median of a result's samples of the rounds it ran in. */
+static double bn_median_runs(const struct bench_result *res, const double *v)
+{
+	double s[BENCH_MAX_REPS];
+	int i, n = 0;
+
+	for (i = 0; i < BENCH_MAX_REPS; i++)
+		if (res->ran[i])
+			s[n++] = v[i];
+	return bn_median(s, n);
+}
+
+static void bn_case_init(struct bench_result *res, const struct bench_case *bc,
+			 size_t npages, bool verify_all, bool with_peer,
+			 const unsigned char *store, unsigned char *wbuf)
+{
+	memset(res, 0, sizeof(*res));
+	res->bc = bc;
+	res->npages = npages;
+	res->peer_ok = with_peer;
+	res->ctx = (struct bn_ctx) {
+		.npages = npages, .store = store, .memfd = -1, .wbuf = wbuf,
+		.deep = verify_all,
+	};
+}
+
+/*
+ * Round @i of a case: a mempager run and a peer run, which goes first
+ * alternating. Round 0, and every round with verify_all, checks every byte
+ * after the timed part; the write-back case, whose data is gone after it,
+ * checks every byte only with verify_all (inside the timed part) and
+ * otherwise each page's first word.
+ */
+static void bn_case_round(struct bench_result *res, int i)
+{
+	const struct bench_case *bc = res->bc;
+	struct bn_ctx *c = &res->ctx;
+	struct bench_run r;
+	int side;
+
+	if (res->failed)
+		return;
+	c->verify = c->deep || i == 0;
+	for (side = 0; side < 2; side++) {
+		bool peer = side ? !(i & 1) : (i & 1);
+
+		if ((peer && !res->peer_ok) ||
+		    (bn_side_only == 1 && peer) ||
+		    (bn_side_only == 2 && !peer))
+			continue;
+		if (bn_run(c, bc, peer, &r)) {
+			res->failed = true;
+			return;
+		}
+		res->bad += r.bad;
+		res->errors += r.errors;
+		if (r.bad || r.errors) {
+			bn_err("case %s, %s run %d: %ld bad pages, %ld errors",
+			       bc->id, peer ? "peer" : "mempager", i, r.bad,
+			       r.errors);
+			res->failed = true;
+		}
+		if (peer) {
+			res->peer[i] = (double)r.ns / res->npages;
+			res->peer_requests = r.requests;
+		} else {
+			res->mp[i] = (double)r.ns / res->npages;
+			res->mp_requests = r.requests;
+		}
+		if (bn_verbose)
+			fprintf(stderr, "bench: %s %s run %d: %.0f ns/page, %ld requests\n",
+				bc->id, peer ? "peer" : "mempager", i,
+				(double)r.ns / res->npages, r.requests);
+	}
+	res->ran[i] = true;
+	res->runs++;
+}
+
+static void bn_case_finish(struct bench_result *res)
+{
+	if (res->ctx.memfd >= 0)
+		close(res->ctx.memfd);
+	res->ctx.memfd = -1;
+	if (res->failed)
+		return;
+	res->mp_med = bn_median_runs(res, res->mp);
+	if (res->peer_ok)
+		res->peer_med = bn_median_runs(res, res->peer);
+	res->ratio = res->peer_med > 0 ? res->mp_med / res->peer_med : 0;
+}
+
+static const struct bench_case *bn_find_case(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < BENCH_NCASES; i++)
+		if (!strcmp(bench_cases[i].id, id))
+			return &bench_cases[i];
+	return NULL;
+}
+
+static bool bn_init(void)
+{
+	bn_ps = sysconf(_SC_PAGESIZE);
+	if (bn_perf_ctl < 0)
+		bn_perf_open();
+	return access(BENCH_DEV, R_OK | W_OK) == 0;
+}
+
+/* Does the case have a peer to run (userfaultfd's cases need it)? */
+static bool bn_has_peer(const struct bench_case *bc, bool with_uffd)
+{
+	return with_uffd || bc->kind == BK_ZERO_TEMP || bc->kind == BK_CACHE ||
+	       bc->kind == BK_WRITEBACK;
+}
+
+/*
+ * Run case @id in quick mode (BENCH_QUICK_PAGES pages, one repetition,
+ * every byte checked, the peer too when userfaultfd is there): 0 when all
+ * data was right and no call failed, 1 otherwise, -1 for an unknown case.
+ * Writes a line about it to @log when not NULL.
+ */
+static int bench_quick_case(const char *id, FILE *log)
+{
+	const struct bench_case *bc = bn_find_case(id);
+	struct bench_result res;
+	unsigned char *store, *wbuf;
+	bool with_peer;
+
+	if (!bc)
+		return -1;
+	if (!bn_init()) {
+		bn_err("%s: %s", BENCH_DEV, strerror(errno));
+		return 1;
+	}
+	with_peer = bn_has_peer(bc, bn_uffd_available());
+	store = bn_store_new(BENCH_QUICK_PAGES);
+	wbuf = malloc(BENCH_WB_BYTES);
+	if (!store || !wbuf)
+		return 1;
+	bn_case_init(&res, bc, BENCH_QUICK_PAGES, true, with_peer, store,
+		     wbuf);
+	bn_case_round(&res, 0);
+	bn_case_finish(&res);
+	if (log)
+		fprintf(log, "quick %-7s %-30s mempager %s (%ld requests), peer %s (%ld)\n",
+			bc->id, bc->name, res.failed ? "FAILED" : "data ok",
+			res.mp_requests,
+			!with_peer ? "skipped (no userfaultfd)" :
+			res.failed ? "FAILED" : "data ok", res.peer_requests);
+	munmap(store, BENCH_QUICK_PAGES * bn_ps);
+	free(wbuf);
+	return res.failed ? 1 : 0;
+}
+
+#ifndef BENCH_NO_MAIN
+
+#include <getopt.h>
+
+static const char *bn_verdict(const struct bench_result *r)
+{
+	if (r->failed)
+		return "FAILED";
+	if (!r->peer_ok)
+		return "no peer";
+	if (!r->bc->target)
+		return "";
+	return r->ratio <= r->bc->target ? "met" : "MISSED";
+}
+
+/*
+ * Throughput of a scaling row relative to 5.t1p1's, for mempager or the
+ * peer: the median over the rounds of the ratio within each round (the
+ * rows of a round ran close together, under the same load of the host).
+ */
+static double bn_speedup(const struct bench_result *res, int n,
+			 const char *id, bool peer)
+{
+	const struct bench_result *base = NULL, *row = NULL;
+	double s[BENCH_MAX_REPS];
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(res[i].bc->id, "5.t1p1"))
+			base = &res[i];
+		if (!strcmp(res[i].bc->id, id))
+			row = &res[i];
+	}
+	if (!base || !row || row->failed || base->failed ||
+	    (peer && !row->peer_ok))
+		return 0;
+	for (i = 0; i < BENCH_MAX_REPS; i++) {
+		double b = peer ? base->peer[i] : base->mp[i];
+		double t = peer ? row->peer[i] : row->mp[i];
+
+		if (base->ran[i] && row->ran[i] && b > 0 && t > 0)
+			s[k++] = b / t;
+	}
+	return bn_median(s, k);
+}
+
+static void bn_print_table(FILE *f, const struct bench_result *res, int n,
+			   const char *kernel, size_t npages, int rounds)
+{
+	double mp4, pe4;
+	bool any_scaling = false;
+	int i;
+
+	fprintf(f, "mempager bench: kernel %s, %zu pages (%zu MiB) per case, %d rounds\n",
+		kernel, npages, npages * bn_ps >> 20, rounds);
+	fprintf(f, "median ns per page of the runs (wall clock; under TCG compare ratios, not times)\n");
+	fprintf(f, "%-7s %-30s %10s %10s %6s %7s %-7s %4s %s\n", "case", "",
+		"mempager", "peer", "ratio", "target", "verdict", "runs",
+		"peer");
+	for (i = 0; i < n; i++) {
+		const struct bench_result *r = &res[i];
+		char target[16] = "-", ratio[16] = "-", peer[16] = "-";
+
+		if (r->bc->target)
+			snprintf(target, sizeof(target), "<=%.2f", r->bc->target);
+		else if (r->bc->scaling)
+			snprintf(target, sizeof(target), "grows");
+		if (r->peer_ok && !r->failed) {
+			snprintf(peer, sizeof(peer), "%.0f", r->peer_med);
+			snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
+		}
+		fprintf(f, "%-7s %-30s %10.0f %10s %6s %7s %-7s %4d %s\n",
+			r->bc->id, r->bc->name, r->mp_med, peer, ratio, target,
+			bn_verdict(r), r->runs, r->bc->peer);
+		any_scaling |= r->bc->scaling;
+	}
+	if (!any_scaling)
+		return;
+	fprintf(f, "scaling: throughput relative to 5.t1p1 (median of per-round ratios), mempager / uffd:\n");
+	for (i = 0; i < n; i++) {
+		if (!res[i].bc->scaling)
+			continue;
+		fprintf(f, "  %-7s x%.2f / x%.2f\n", res[i].bc->id,
+			bn_speedup(res, n, res[i].bc->id, false),
+			bn_speedup(res, n, res[i].bc->id, true));
+	}
+	mp4 = bn_speedup(res, n, "5.t4p2", false);
+	pe4 = bn_speedup(res, n, "5.t4p2", true);
+	if (mp4 > 0)
+		fprintf(f, "scaling target (5.t4p2: mempager x%.2f >= x1.30 and above uffd's x%.2f): %s\n",
+			mp4, pe4, mp4 >= 1.3 && mp4 > pe4 ? "met" : "MISSED");
+}
+
+/* Samples by round, null for the rounds the case did not run in. */
+static void bn_json_samples(FILE *f, const struct bench_result *r,
+			    const double *v, int rounds, bool have)
+{
+	int i;
+
+	fprintf(f, "[");
+	for (i = 0; have && i < rounds; i++) {
+		if (r->ran[i])
+			fprintf(f, "%s%.1f", i ? ", " : "", v[i]);
+		else
+			fprintf(f, "%snull", i ? ", " : "");
+	}
+	fprintf(f, "]");
+}
+
+static void bn_print_json(FILE *f, const struct bench_result *res, int n,
+			  const char *kernel, size_t npages, int rounds,
+			  double seconds)
+{
+	int i;
+
+	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"page_size\": %zu,\n",
+		kernel, bn_ps);
+	fprintf(f, "  \"pages_per_case\": %zu,\n  \"rounds\": %d,\n  \"seconds\": %.1f,\n",
+		npages, rounds, seconds);
+	fprintf(f, "  \"unit\": \"ns per page, median\",\n  \"cases\": [\n");
+	for (i = 0; i < n; i++) {
+		const struct bench_result *r = &res[i];
+		const struct bench_case *bc = r->bc;
+
+		fprintf(f, "    {\"id\": \"%s\", \"name\": \"%s\", \"peer\": \"%s\",\n",
+			bc->id, bc->name, bc->peer);
+		fprintf(f, "     \"cluster\": %zu, \"threads\": %d, \"pagers\": %d, \"same_cpu\": %s, \"pages\": %zu, \"runs\": %d,\n",
+			bc->cluster, bc->threads ? bc->threads : 1, bc->pagers,
+			bc->place == BP_SAME ? "true" : "false", r->npages,
+			r->runs);
+		fprintf(f, "     \"mempager_ns_per_page\": %.1f, ", r->mp_med);
+		if (r->peer_ok && !r->failed)
+			fprintf(f, "\"peer_ns_per_page\": %.1f, \"ratio\": %.3f,\n",
+				r->peer_med, r->ratio);
+		else
+			fprintf(f, "\"peer_ns_per_page\": null, \"ratio\": null,\n");
+		if (bc->target)
+			fprintf(f, "     \"target\": %.2f, ", bc->target);
+		else
+			fprintf(f, "     \"target\": null, ");
+		fprintf(f, "\"verdict\": \"%s\", \"failed\": %s,\n",
+			bn_verdict(r), r->failed ? "true" : "false");
+		fprintf(f, "     \"mempager_requests\": %ld, \"peer_requests\": %ld,\n",
+			r->mp_requests, r->peer_requests);
+		if (bc->scaling)
+			fprintf(f, "     \"mempager_speedup\": %.3f, \"peer_speedup\": %.3f,\n",
+				bn_speedup(res, n, bc->id, false),
+				bn_speedup(res, n, bc->id, true));
+		fprintf(f, "     \"mempager_samples\": ");
+		bn_json_samples(f, r, r->mp, rounds, !r->failed);
+		fprintf(f, ",\n     \"peer_samples\": ");
+		bn_json_samples(f, r, r->peer, rounds, r->peer_ok && !r->failed);
+		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+}
+
+static void bn_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: bench [--quick] [--pages N] [--reps R] [--budget SECONDS] [--cases ID,...]\n"
+		   "             [--json FILE] [--verbose] [--pin] [--side mempager|peer] [--list]\n");
+	fprintf(f, "  every selected case runs once per round, the rounds repeat up to --reps\n"
+		   "  times (default 5) while the next one fits in --budget (default 420 s,\n"
+		   "  0 for none); the first round runs whole, a later one stops at the budget\n");
+	fprintf(f, "  --pin runs every thread on CPU 0; --cases 5 selects every 5.x;\n");
+	fprintf(f, "  --side mempager|peer runs one side only (to profile it)\n");
+	fprintf(f, "cases:\n");
+	for (i = 0; i < BENCH_NCASES; i++)
+		fprintf(f, "  %-7s %-30s vs %s%s\n", bench_cases[i].id,
+			bench_cases[i].name, bench_cases[i].peer,
+			bench_cases[i].extra ? " (only when named)" : "");
+}
+
+/* Is case @bc chosen by --cases @list (NULL: the default set)? */
+static bool bn_selected(const char *list, const struct bench_case *bc)
+{
+	const char *id = bc->id, *p = list;
+	size_t len = strlen(id);
+
+	if (!list)
+		return !bc->extra;
+	while ((p = strstr(p, id))) {
+		if ((p == list || p[-1] == ',') &&
+		    (p[len] == ',' || !p[len]))
+			return true;
+		p += len;
+	}
+	/* "5" selects every 5.x, "2" every 2.x. */
+	for (p = list; !bc->extra && *p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+		size_t l = strcspn(p, ",");
+
+		if (l && !strncmp(p, id, l) && id[l] == '.')
+			return true;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "pages", required_argument, NULL, 'n' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "budget", required_argument, NULL, 'b' },
+		{ "cases", required_argument, NULL, 'c' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "pin", no_argument, NULL, 'p' },
+		{ "side", required_argument, NULL, 's' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	static struct bench_result res[BENCH_NCASES];
+	const char *cases = NULL, *json = NULL;
+	bool quick = false, pin = false, with_uffd;
+	size_t npages = 0, i;
+	unsigned char *store, *wbuf;
+	struct utsname un;
+	int reps = 5, rounds = 0, n = 0, opt, k, failed = 0;
+	double budget = 420, elapsed;
+	uint64_t start;
+	FILE *jf;
+
+	while ((opt = getopt_long(argc, argv, "qn:r:b:c:j:vps:lh", opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			quick = true;
+			break;
+		case 'n':
+			npages = strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'b':
+			budget = atof(optarg);
+			break;
+		case 'c':
+			cases = optarg;
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 'v':
+			bn_verbose = true;
+			break;
+		case 'p':
+			pin = true;
+			break;
+		case 's':
+			bn_side_only = !strcmp(optarg, "mempager") ? 1 :
+				       !strcmp(optarg, "peer") ? 2 : 0;
+			break;
+		case 'l':
+			bn_usage(stdout);
+			return 0;
+		default:
+			bn_usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (!bn_init()) {
+		bn_err("%s: %s (is mempager.ko loaded?)", BENCH_DEV,
+		       strerror(errno));
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (quick) {
+		printf("==== bench table begin ====\n");
+		for (i = 0; i < BENCH_NCASES; i++) {
+			if (!bn_selected(cases, &bench_cases[i]))
+				continue;
+			failed += bench_quick_case(bench_cases[i].id, stdout) != 0;
+		}
+		printf("quick: %s\n", failed ? "FAILED" : "all data verified");
+		printf("==== bench table end ====\n");
+		return failed ? 1 : 0;
+	}
+
+	if (!npages)
+		npages = BENCH_DEFAULT_BYTES / bn_ps;
+	if (npages < BENCH_PAGE_MULTIPLE || npages % BENCH_PAGE_MULTIPLE ||
+	    reps < 1 || reps > BENCH_MAX_REPS) {
+		bn_err("--pages must be a multiple of %d, --reps 1 to %d",
+		       BENCH_PAGE_MULTIPLE, BENCH_MAX_REPS);
+		return 2;
+	}
+	if (pin) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	uname(&un);
+	with_uffd = bn_uffd_available();
+	if (!with_uffd)
+		bn_err("no userfaultfd (%s): its rows have no peer",
+		       strerror(errno));
+	store = bn_store_new(npages);
+	wbuf = malloc(BENCH_WB_BYTES);
+	if (!store || !wbuf)
+		return 1;
+	for (i = 0; i < BENCH_NCASES; i++)
+		if (bn_selected(cases, &bench_cases[i]))
+			bn_case_init(&res[n++], &bench_cases[i], npages, false,
+				     bn_has_peer(&bench_cases[i], with_uffd),
+				     store, wbuf);
+
+	/*
+	 * Round-robin: every case once per round, so that every case sees
+	 * the host's changing load alike (other VMs share its CPUs).
+	 */
+	start = bn_now();
+	while (rounds < reps) {
+		for (k = 0; k < n; k++) {
+			uint64_t t0 = bn_now();
+
+			/* Past the budget, later rounds give up (not the first). */
+			if (rounds && budget > 0 &&
+			    (t0 - start) / 1e9 > budget) {
+				fprintf(stderr, "bench: budget spent, round %d stops before %s\n",
+					rounds, res[k].bc->id);
+				break;
+			}
+			/* A hung case must not hang the VM until its time-out. */
+			alarm(600);
+			bn_case_round(&res[k], rounds);
+			alarm(0);
+			fprintf(stderr, "bench: round %d %-7s %9.0f %9.0f ns/page (%.1f s)\n",
+				rounds, res[k].bc->id, res[k].mp[rounds],
+				res[k].peer[rounds], (bn_now() - t0) / 1e9);
+		}
+		rounds++;
+		elapsed = (bn_now() - start) / 1e9;
+		if (budget > 0 && elapsed / rounds * (rounds + 1) > budget)
+			break;
+	}
+	elapsed = (bn_now() - start) / 1e9;
+	for (k = 0; k < n; k++) {
+		bn_case_finish(&res[k]);
+		failed += res[k].failed;
+	}
+
+	printf("==== bench table begin ====\n");
+	bn_print_table(stdout, res, n, un.release, npages, rounds);
+	printf("==== bench table end ====\n");
+	printf("==== bench json begin ====\n");
+	bn_print_json(stdout, res, n, un.release, npages, rounds, elapsed);
+	printf("==== bench json end ====\n");
+	if (json) {
+		jf = fopen(json, "w");
+		if (!jf) {
+			bn_err("%s: %s", json, strerror(errno));
+			return 1;
+		}
+		bn_print_json(jf, res, n, un.release, npages, rounds, elapsed);
+		fclose(jf);
+	}
+	return failed ? 1 : 0;
+}
+
+#endif /* BENCH_NO_MAIN */
