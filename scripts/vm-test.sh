@@ -10,7 +10,7 @@
 # disk (/dev/vda, VM_DISK bytes, default 2G, sparse) for the pagers that
 # need a backing store larger than RAM. EXTRA_MODULES lists kernel modules
 # (.ko or .ko.xz) to load before mempager, e.g. virtio_blk on a kernel that
-# has it as a module.
+# has it as a module. MEMPAGER_HEAVY names the long tests the lane runs.
 # MODULE_DIR holds mempager.ko (and mempager_kunit.ko for KUnit). Prints one
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
@@ -50,6 +50,9 @@ if [ -n "${DEMO_DIR:-}" ]; then
 	demo=/demo/demo.sh
 fi
 printf 'LANE=%s\nMODULE_PARAMS="%s"\nDEMO=%s\n' "$lane" "${MODULE_PARAMS:-}" "$demo" >"$root/lane.conf"
+# The long tests this lane runs (see tp_heavy_wanted()); unset: all.
+[ -z "${MEMPAGER_HEAVY+x}" ] ||
+	printf 'MEMPAGER_HEAVY="%s"\nexport MEMPAGER_HEAVY\n' "$MEMPAGER_HEAVY" >>"$root/lane.conf"
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$lane.cpio.gz"
 

@@ -850,6 +850,8 @@ TEST_F_TIMEOUT(defpager_disk, temporary_memory_twice_ram, 3000)
 	long held;
 	int fd;
 
+	if (!tp_heavy_wanted("twice_ram"))
+		SKIP(return, "not in this lane (MEMPAGER_HEAVY)");
 	ASSERT_GT(ram, 0);
 	ASSERT_EQ(0, dp_info(self->s, &info0));
 	ASSERT_TRUE(info0.flags & DP_INFO_DEFAULT_MANAGER);

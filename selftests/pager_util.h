@@ -258,6 +258,17 @@ static inline int tp_stats(uint64_t name, struct tp_stats *s)
 	return found;
 }
 
+/*
+ * Long tests (minutes on TCG) run only in the lanes that ask for them:
+ * MEMPAGER_HEAVY lists their names; when it is unset, all run.
+ */
+static inline int tp_heavy_wanted(const char *name)
+{
+	const char *list = getenv("MEMPAGER_HEAVY");
+
+	return !list || strstr(list, name);
+}
+
 /* memory_object_lock_request through the raw ioctl; 0 or -1 and errno. */
 static inline int tp_lock(struct tpager *tp, size_t first, size_t npages,
 			  unsigned int should_return, int flush,

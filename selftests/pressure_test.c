@@ -195,6 +195,8 @@ TEST_F_TIMEOUT(pressure, object_larger_than_ram_survives, 1200)
 	size_t pg, bad = 0;
 	time_t start, mid;
 
+	if (!tp_heavy_wanted("pressure"))
+		SKIP(return, "not in this lane (MEMPAGER_HEAVY)");
 	if (!disk)
 		disk = "/dev/vda";
 	b.disk = open(disk, O_RDWR | O_DIRECT);

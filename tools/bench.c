@@ -18,8 +18,7 @@
  *         code under test (and varies tenfold with the host's load), so the
  *         single-threaded round trips (1, 2, 3b) measure the software path.
  *         1f (threads where the scheduler puts them) and 1x (faulting
- *         thread on CPU 0, pager on CPU 1) run only when named; 5.t1p1 is
- *         the free placement too
+ *         thread on CPU 0, pager on CPU 1) run only when named
  *   2.16  batched supply: each request answered with 16 pages (and 2.64
  *         with 64); the peer copies the same cluster with UFFDIO_COPY
  *   3a    zero fill: temporary memory (mmap of /dev/mempager, nothing
@@ -30,7 +29,11 @@
  *   4     cache hit: a new mapping of an object whose pages are resident,
  *         read page by page; the peer is a second mapping of a memfd
  *   5.tTpP  scaling: T faulting threads (1, 2, 4) on one object, P pager
- *         threads (1, 2); the peer is userfaultfd with the same threads
+ *         threads (1, 2), where the scheduler puts them; the peer is
+ *         userfaultfd with the same threads. Speed-ups are taken within a
+ *         round against 5.t1p1. Under TCG on a busy host a wake-up across
+ *         virtual CPUs can take milliseconds: these rows want a quiet host
+ *         (or MEMPAGER_KVM=1)
  *   6     write-back: lock_request(RETURN_DIRTY, flush) of N dirty pages,
  *         received with MEMPAGER_RECEIVE; the peer read()s the same bytes
  *         from a memfd in chunks of the same size
@@ -197,6 +200,19 @@ static void bn_pin_self(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* The CPU of the pager (@pager) or faulting threads for a placement. */
+static int bn_place_cpu(int place, bool pager)
+{
+	switch (place) {
+	case BP_SAME:
+		return 0;
+	case BP_SPLIT:
+		return pager ? 1 : 0;
+	default:
+		return -1;
+	}
 }
 
 /*
@@ -762,7 +778,7 @@ static int bn_run_roundtrip(struct bn_ctx *c, const struct bench_case *bc,
 	struct bn_pager pg = {
 		.store = c->store, .npages = c->npages,
 		.cluster = bc->cluster, .answer = BN_SUPPLY,
-		.cpu = bc->place == BP_SAME ? 0 : bc->place == BP_SPLIT ? 1 : -1,
+		.cpu = bn_place_cpu(bc->place, true),
 	};
 	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
 	unsigned char *p;
@@ -785,7 +801,7 @@ static int bn_run_roundtrip(struct bn_ctx *c, const struct bench_case *bc,
 	if (bn_pager_start(&pg, bc->pagers))
 		goto out_stop;
 	r->ns = bn_touch_threads(p, c->store, c->npages, bc->threads,
-				 bc->place == BP_FREE ? -1 : 0, &r->bad);
+				 bn_place_cpu(bc->place, false), &r->bad);
 	if (c->verify)
 		r->bad += bn_compare(p, c->store, c->npages);
 	ret = 0;
@@ -846,7 +862,7 @@ static int bn_run_zero_pager(struct bn_ctx *c, const struct bench_case *bc,
 	struct bn_pager pg = {
 		.store = c->store, .npages = c->npages,
 		.cluster = bc->cluster, .answer = BN_ZERO,
-		.cpu = bc->place == BP_SAME ? 0 : bc->place == BP_SPLIT ? 1 : -1,
+		.cpu = bn_place_cpu(bc->place, true),
 	};
 	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
 	unsigned char *p;
@@ -869,7 +885,7 @@ static int bn_run_zero_pager(struct bn_ctx *c, const struct bench_case *bc,
 	if (bn_pager_start(&pg, bc->pagers))
 		goto out_stop;
 	pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
-	bn_pin_self(bc->place == BP_FREE ? -1 : 0);
+	bn_pin_self(bn_place_cpu(bc->place, false));
 	t0 = bn_start();
 	bn_touch_write(p, 0, c->npages);
 	r->ns = bn_stop(t0);
