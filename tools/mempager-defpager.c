@@ -961,9 +961,12 @@ static int paging_add(const char *path, uint64_t size)
 		flags |= O_CREAT | O_EXCL;
 	fd = open(path, flags | O_DIRECT, 0600);
 	if (fd < 0 && errno == EINVAL) {
-		/* A file system without O_DIRECT (tmpfs before 6.6). */
+		/*
+		 * A file system without O_DIRECT (tmpfs before 6.6): the
+		 * refused open may have created the file already.
+		 */
 		direct = false;
-		fd = open(path, flags, 0600);
+		fd = open(path, flags & ~O_EXCL, 0600);
 	}
 	if (fd < 0)
 		return errno;
