@@ -338,7 +338,11 @@ static int try_socket(void *arg)
 	/* Connected (the socket's mode allowed it): the daemon must refuse. */
 	if (!dp_info(s, &info))
 		return 2;
-	if (errno != EPERM)
+	/*
+	 * The daemon answers EPERM and hangs up at once: the request may
+	 * meet the closed socket first (EPIPE, ECONNRESET). Refused either way.
+	 */
+	if (errno != EPERM && errno != EPIPE && errno != ECONNRESET)
 		return 3;
 	/* And hang up. */
 	if (!dp_info(s, &info))
