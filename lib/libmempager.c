@@ -56,7 +56,8 @@ memory_object_control_t mempager_msg_control(int fd,
 const void *mempager_msg_data(const struct mempager_msg *msg,
 			      const void *data)
 {
-	if (msg->type != MEMPAGER_MSG_DATA_RETURN || !data)
+	if ((msg->type != MEMPAGER_MSG_DATA_RETURN &&
+	     msg->type != MEMPAGER_MSG_DATA_INITIALIZE) || !data)
 		return NULL;
 	return (const char *)data + msg->data_return.data_offset;
 }

@@ -100,7 +100,10 @@ const char *mach_error_string(kern_return_t kr);
 memory_object_control_t mempager_msg_control(int fd,
 					     const struct mempager_msg *msg);
 
-/* The page data of a MEMPAGER_MSG_DATA_RETURN in a receive buffer. */
+/*
+ * The page data of a MEMPAGER_MSG_DATA_RETURN or
+ * MEMPAGER_MSG_DATA_INITIALIZE in a receive buffer.
+ */
 const void *mempager_msg_data(const struct mempager_msg *msg,
 			      const void *data);
 
@@ -192,6 +195,18 @@ kern_return_t memory_object_synchronize_completed(
  * whose absence is answered by memory_object_synchronize_completed().
  * A routine that returns anything but KERN_SUCCESS or MIG_NO_REPLY drops
  * the control reference (see memory_object_server(3)).
+ *
+ * The library reads a table through a pointer and never knows its size,
+ * so members are only ever appended: @copy, @create and @data_initialize
+ * came with libmempager 0.2. A program built against this header gets the
+ * servers of version node LIBMEMPAGER_0.2, which read them; one built
+ * against 0.1 keeps the LIBMEMPAGER_0 servers, which stop at @synchronize.
+ * Initialise the table with designated initialisers (or zero it first):
+ * members left out are NULL.
+ *
+ * @create's @default_manager is the manager fd with object handle 0: the
+ * message is addressed to the default manager, @new_memory_object is the
+ * new object's handle on that fd.
  */
 struct memory_object_routines {
 	kern_return_t (*init)(memory_object_t memory_object,
@@ -229,6 +244,21 @@ struct memory_object_routines {
 				     memory_object_control_t memory_control,
 				     vm_offset_t offset, vm_size_t length,
 				     vm_sync_t sync_flags);
+	/* Appended in libmempager 0.2 (version node LIBMEMPAGER_0.2). */
+	kern_return_t (*copy)(memory_object_t old_memory_object,
+			      memory_object_control_t old_memory_control,
+			      vm_offset_t offset, vm_size_t length,
+			      memory_object_t new_memory_object);
+	kern_return_t (*create)(memory_object_t default_manager,
+				memory_object_t new_memory_object,
+				vm_size_t new_object_size,
+				memory_object_control_t new_control,
+				memory_object_name_t new_name,
+				vm_size_t new_page_size);
+	kern_return_t (*data_initialize)(memory_object_t memory_object,
+					 memory_object_control_t memory_control,
+					 vm_offset_t offset, const void *data,
+					 vm_size_t data_count);
 };
 
 /* The same routines with the message's sequence number after the object. */
@@ -277,6 +307,24 @@ struct seqnos_memory_object_routines {
 				     memory_object_control_t memory_control,
 				     vm_offset_t offset, vm_size_t length,
 				     vm_sync_t sync_flags);
+	/* Appended in libmempager 0.2 (version node LIBMEMPAGER_0.2). */
+	kern_return_t (*copy)(memory_object_t old_memory_object,
+			      mach_port_seqno_t seqno,
+			      memory_object_control_t old_memory_control,
+			      vm_offset_t offset, vm_size_t length,
+			      memory_object_t new_memory_object);
+	kern_return_t (*create)(memory_object_t default_manager,
+				mach_port_seqno_t seqno,
+				memory_object_t new_memory_object,
+				vm_size_t new_object_size,
+				memory_object_control_t new_control,
+				memory_object_name_t new_name,
+				vm_size_t new_page_size);
+	kern_return_t (*data_initialize)(memory_object_t memory_object,
+					 mach_port_seqno_t seqno,
+					 memory_object_control_t memory_control,
+					 vm_offset_t offset, const void *data,
+					 vm_size_t data_count);
 };
 
 /*
@@ -295,8 +343,9 @@ kern_return_t seqnos_memory_object_server(int fd,
 
 /*
  * The default pager's server: the same, but only for the messages a
- * default pager receives (no data_unlock, lock_completed,
- * supply_completed).
+ * default pager receives: create and data_initialize, and no copy,
+ * data_unlock, lock_completed, supply_completed. memory_object_server()
+ * does not take create and data_initialize.
  */
 kern_return_t memory_object_default_server(int fd,
 			const struct mempager_msg *msg, const void *data,
@@ -307,8 +356,10 @@ kern_return_t seqnos_memory_object_default_server(int fd,
 
 /*
  * Receive and serve @fd's messages with @nthreads threads, one object's
- * messages one at a time and in sequence-number order. Returns 0 after
- * mempager_server_stop(@fd), or -1 and errno when receiving fails.
+ * messages one at a time and in sequence-number order. Every message
+ * either server takes is dispatched, so a default pager may use it too.
+ * Returns 0 after mempager_server_stop(@fd), or -1 and errno when
+ * receiving fails.
  */
 int mempager_server_loop(int fd, const struct memory_object_routines *routines,
 			 int nthreads);

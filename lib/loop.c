@@ -68,6 +68,7 @@ struct mp_loop {
 	int stopfd;
 	const struct memory_object_routines *r;
 	const struct seqnos_memory_object_routines *sr;
+	unsigned int types;
 	bool with_data;
 	size_t data_size;
 
@@ -124,8 +125,7 @@ static void mp_batch_put_locked(struct mp_loop *l, struct mp_batch *b)
 
 static void mp_serve_job(struct mp_loop *l, struct mp_job *job)
 {
-	mp_serve(l->fd, job->msg, job->batch->data, l->r, l->sr,
-		 MP_TYPES_ALL);
+	mp_serve(l->fd, job->msg, job->batch->data, l->r, l->sr, l->types);
 }
 
 static void *mp_worker(void *arg)
@@ -347,7 +347,7 @@ static struct mp_loop *mp_loop_alloc(int fd, int nthreads)
 
 static int mp_loop_run(int fd, const struct memory_object_routines *r,
 		       const struct seqnos_memory_object_routines *sr,
-		       int nthreads)
+		       unsigned int types, int nthreads)
 {
 	pthread_t *threads;
 	struct mp_loop *l;
@@ -365,6 +365,7 @@ static int mp_loop_run(int fd, const struct memory_object_routines *r,
 	}
 	l->r = r;
 	l->sr = sr;
+	l->types = types;
 	for (started = 0; started < nthreads; started++) {
 		err = pthread_create(&threads[started], NULL, mp_worker, l);
 		if (err)
@@ -390,18 +391,35 @@ static int mp_loop_run(int fd, const struct memory_object_routines *r,
 	return ret;
 }
 
+/* Two versions, as the servers (server.c). */
 int mempager_server_loop(int fd, const struct memory_object_routines *routines,
 			 int nthreads)
 {
-	return mp_loop_run(fd, routines, NULL, nthreads);
+	return mp_loop_run(fd, routines, NULL, MP_TYPES_ALL, nthreads);
 }
 
 int seqnos_mempager_server_loop(int fd,
 			const struct seqnos_memory_object_routines *routines,
 			int nthreads)
 {
-	return mp_loop_run(fd, NULL, routines, nthreads);
+	return mp_loop_run(fd, NULL, routines, MP_TYPES_ALL, nthreads);
 }
+
+int mp_v0_loop(int fd, const struct memory_object_routines *routines,
+	       int nthreads)
+{
+	return mp_loop_run(fd, routines, NULL, MP_TYPES_V0, nthreads);
+}
+
+MP_SYMVER_V0(mp_v0_loop, mempager_server_loop);
+
+int mp_v0_seqnos_loop(int fd, const struct seqnos_memory_object_routines *r,
+		      int nthreads)
+{
+	return mp_loop_run(fd, NULL, r, MP_TYPES_V0, nthreads);
+}
+
+MP_SYMVER_V0(mp_v0_seqnos_loop, seqnos_mempager_server_loop);
 
 int mempager_server_stop(int fd)
 {

@@ -99,6 +99,24 @@ int mempager_msg_format(const struct mempager_msg *m, char *buf, size_t size)
 				(unsigned long long)m->range.length,
 				m->range.flags & MEMPAGER_SYNC_SYNCHRONOUS ?
 				" sync" : "");
+	case MEMPAGER_MSG_COPY:
+		return snprintf(buf, size,
+				"copy obj=%u seq=%llu offset=%#llx len=%llu new_obj=%u new_name=%llu",
+				obj, seq, (unsigned long long)m->copy.offset,
+				(unsigned long long)m->copy.length,
+				m->copy.new_object,
+				(unsigned long long)m->copy.new_name);
+	case MEMPAGER_MSG_CREATE:
+		return snprintf(buf, size,
+				"create obj=%u seq=%llu control=%llu name=%llu size=%llu page_size=%u",
+				obj, seq, ctl, (unsigned long long)m->create.name,
+				(unsigned long long)m->create.size,
+				m->create.page_size);
+	case MEMPAGER_MSG_DATA_INITIALIZE:
+		return snprintf(buf, size,
+				"data_initialize obj=%u seq=%llu offset=%#llx len=%llu",
+				obj, seq, (unsigned long long)m->data_return.offset,
+				(unsigned long long)m->data_return.length);
 	default:
 		return snprintf(buf, size, "message type %u obj=%u seq=%llu",
 				m->type, obj, seq);

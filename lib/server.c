@@ -80,11 +80,15 @@ static void mp_control_drop(memory_object_control_t c, kern_return_t reason)
 	memory_object_destroy(c, reason);
 }
 
-/* Call routine @fn of whichever table is set, with the seqno for @sr. */
-#define MP_CALL(fn, ...)						\
-	(sr ? (sr->fn ? (*called = 1, sr->fn(mo, m->seqno, __VA_ARGS__)) \
+/*
+ * Call routine @fn of whichever table is set, for @to, with the seqno for
+ * @sr.
+ */
+#define MP_CALL_TO(to, fn, ...)						\
+	(sr ? (sr->fn ? (*called = 1, sr->fn(to, m->seqno, __VA_ARGS__)) \
 		      : MIG_BAD_ID)					\
-	    : (r->fn ? (*called = 1, r->fn(mo, __VA_ARGS__)) : MIG_BAD_ID))
+	    : (r->fn ? (*called = 1, r->fn(to, __VA_ARGS__)) : MIG_BAD_ID))
+#define MP_CALL(fn, ...) MP_CALL_TO(mo, fn, __VA_ARGS__)
 
 static kern_return_t mp_dispatch(int fd, const struct mempager_msg *m,
 				 const void *data,
@@ -94,6 +98,7 @@ static kern_return_t mp_dispatch(int fd, const struct mempager_msg *m,
 {
 	memory_object_t mo = { .fd = fd, .object = m->object };
 	memory_object_control_t c = mempager_msg_control(fd, m);
+	memory_object_t other = { .fd = fd };
 	const void *pages;
 
 	switch (m->type) {
@@ -131,6 +136,19 @@ static kern_return_t mp_dispatch(int fd, const struct mempager_msg *m,
 					m->range.offset, m->range.length);
 		return MP_CALL(synchronize, c, m->range.offset,
 			       m->range.length, m->range.flags);
+	case MEMPAGER_MSG_COPY:
+		other.object = m->copy.new_object;
+		return MP_CALL(copy, c, m->copy.offset, m->copy.length, other);
+	case MEMPAGER_MSG_CREATE:
+		/* To the default manager (object 0) about the new object. */
+		return MP_CALL_TO(other, create, mo, m->create.size, c,
+				  m->create.name, m->create.page_size);
+	case MEMPAGER_MSG_DATA_INITIALIZE:
+		pages = mempager_msg_data(m, data);
+		if (!pages)
+			return KERN_INVALID_ARGUMENT;
+		return MP_CALL(data_initialize, c, m->data_return.offset,
+			       pages, m->data_return.length);
 	default:
 		return MIG_BAD_ID;
 	}
@@ -159,18 +177,24 @@ kern_return_t mp_serve(int fd, const struct mempager_msg *m,
 	return kr;
 }
 
+/*
+ * The servers come in two versions. LIBMEMPAGER_0.2 (the default) reads
+ * the whole routine table; LIBMEMPAGER_0, for programs built against
+ * libmempager 0.1, whose tables end at synchronize, takes only the
+ * messages that version knew and so never reads past a table's end.
+ */
 kern_return_t memory_object_server(int fd, const struct mempager_msg *msg,
 				   const void *data,
 				   const struct memory_object_routines *routines)
 {
-	return mp_serve(fd, msg, data, routines, NULL, MP_TYPES_ALL);
+	return mp_serve(fd, msg, data, routines, NULL, MP_TYPES_OBJECT);
 }
 
 kern_return_t seqnos_memory_object_server(int fd,
 			const struct mempager_msg *msg, const void *data,
 			const struct seqnos_memory_object_routines *routines)
 {
-	return mp_serve(fd, msg, data, NULL, routines, MP_TYPES_ALL);
+	return mp_serve(fd, msg, data, NULL, routines, MP_TYPES_OBJECT);
 }
 
 kern_return_t memory_object_default_server(int fd,
@@ -186,3 +210,41 @@ kern_return_t seqnos_memory_object_default_server(int fd,
 {
 	return mp_serve(fd, msg, data, NULL, routines, MP_TYPES_DEFAULT);
 }
+
+kern_return_t mp_v0_server(int fd, const struct mempager_msg *msg,
+			   const void *data,
+			   const struct memory_object_routines *routines)
+{
+	return mp_serve(fd, msg, data, routines, NULL, MP_TYPES_V0);
+}
+
+MP_SYMVER_V0(mp_v0_server, memory_object_server);
+
+kern_return_t mp_v0_seqnos_server(int fd, const struct mempager_msg *msg,
+				  const void *data,
+				  const struct seqnos_memory_object_routines *r)
+{
+	return mp_serve(fd, msg, data, NULL, r, MP_TYPES_V0);
+}
+
+MP_SYMVER_V0(mp_v0_seqnos_server, seqnos_memory_object_server);
+
+kern_return_t mp_v0_default_server(int fd, const struct mempager_msg *msg,
+				   const void *data,
+				   const struct memory_object_routines *r)
+{
+	return mp_serve(fd, msg, data, r, NULL, MP_TYPES_V0_DEFAULT);
+}
+
+MP_SYMVER_V0(mp_v0_default_server, memory_object_default_server);
+
+kern_return_t mp_v0_seqnos_default_server(int fd,
+				const struct mempager_msg *msg,
+				const void *data,
+				const struct seqnos_memory_object_routines *r)
+{
+	return mp_serve(fd, msg, data, NULL, r, MP_TYPES_V0_DEFAULT);
+}
+
+MP_SYMVER_V0(mp_v0_seqnos_default_server,
+	     seqnos_memory_object_default_server);

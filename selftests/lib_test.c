@@ -2,7 +2,8 @@
 /*
  * libmempager itself: every call against the kernel, the errno mapping,
  * the server demultiplexers (routine, arguments, seqno, dropping a
- * control) and the multi-threaded server loop's per-object order.
+ * control; copy for COPY_CALL objects, create and data_initialize for the
+ * default manager) and the multi-threaded server loop's per-object order.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,7 +21,8 @@ static struct {
 	memory_object_t mo;
 	mach_port_seqno_t seqno;
 	memory_object_control_t control;
-	uint64_t a, b, c;
+	memory_object_t other;	/* copy's new object, create's manager */
+	uint64_t a, b, c, d;
 	unsigned char first_byte;
 	kern_return_t result;	/* what the routines return */
 } seen;
@@ -118,6 +120,32 @@ static kern_return_t r_synchronize(memory_object_t mo,
 	return rec(MEMPAGER_MSG_SYNCHRONIZE, mo, c, offset, length, flags);
 }
 
+static kern_return_t r_copy(memory_object_t mo, memory_object_control_t c,
+			    vm_offset_t offset, vm_size_t length,
+			    memory_object_t new_mo)
+{
+	seen.other = new_mo;
+	return rec(MEMPAGER_MSG_COPY, mo, c, offset, length, new_mo.object);
+}
+
+static kern_return_t r_create(memory_object_t dm, memory_object_t new_mo,
+			      vm_size_t size, memory_object_control_t c,
+			      memory_object_name_t name, vm_size_t page_size)
+{
+	seen.other = dm;
+	seen.d = page_size;
+	return rec(MEMPAGER_MSG_CREATE, new_mo, c, size, name, 0);
+}
+
+static kern_return_t r_data_initialize(memory_object_t mo,
+				       memory_object_control_t c,
+				       vm_offset_t offset, const void *data,
+				       vm_size_t count)
+{
+	seen.first_byte = *(const unsigned char *)data;
+	return rec(MEMPAGER_MSG_DATA_INITIALIZE, mo, c, offset, count, 0);
+}
+
 static const struct memory_object_routines recorder = {
 	.init = r_init,
 	.data_request = r_data_request,
@@ -128,6 +156,9 @@ static const struct memory_object_routines recorder = {
 	.change_completed = r_change_completed,
 	.terminate = r_terminate,
 	.synchronize = r_synchronize,
+	.copy = r_copy,
+	.create = r_create,
+	.data_initialize = r_data_initialize,
 };
 
 static kern_return_t s_data_request(memory_object_t mo, mach_port_seqno_t seq,
@@ -155,10 +186,40 @@ static kern_return_t s_terminate(memory_object_t mo, mach_port_seqno_t seq,
 	return r_terminate(mo, c);
 }
 
+static kern_return_t s_copy(memory_object_t mo, mach_port_seqno_t seq,
+			    memory_object_control_t c, vm_offset_t offset,
+			    vm_size_t length, memory_object_t new_mo)
+{
+	seen.seqno = seq;
+	return r_copy(mo, c, offset, length, new_mo);
+}
+
+static kern_return_t s_create(memory_object_t dm, mach_port_seqno_t seq,
+			      memory_object_t new_mo, vm_size_t size,
+			      memory_object_control_t c,
+			      memory_object_name_t name, vm_size_t page_size)
+{
+	seen.seqno = seq;
+	return r_create(dm, new_mo, size, c, name, page_size);
+}
+
+static kern_return_t s_data_initialize(memory_object_t mo,
+				       mach_port_seqno_t seq,
+				       memory_object_control_t c,
+				       vm_offset_t offset, const void *data,
+				       vm_size_t count)
+{
+	seen.seqno = seq;
+	return r_data_initialize(mo, c, offset, data, count);
+}
+
 static const struct seqnos_memory_object_routines seqnos_recorder = {
 	.data_request = s_data_request,
 	.data_unlock = s_data_unlock,
 	.terminate = s_terminate,
+	.copy = s_copy,
+	.create = s_create,
+	.data_initialize = s_data_initialize,
 };
 
 /* A message as the kernel would send it; fd 1000 is not open. */
@@ -229,6 +290,25 @@ TEST(msg_format_and_data)
 	m.data_return.data_offset = 0x20;
 	EXPECT_EQ(&data[0x20], mempager_msg_data(&m, data));
 	EXPECT_EQ(NULL, mempager_msg_data(&m, NULL));
+	m.type = MEMPAGER_MSG_DATA_INITIALIZE;
+	EXPECT_EQ(&data[0x20], mempager_msg_data(&m, data));
+	EXPECT_EQ(NULL, mempager_msg_data(&m, NULL));
+	mempager_msg_format(&m, line, sizeof(line));
+	EXPECT_STREQ("data_initialize obj=3 seq=4 offset=0x2000 len=4096",
+		     line);
+	m = fake(MEMPAGER_MSG_COPY, 7, 5);
+	m.copy.new_name = 77;
+	m.copy.new_object = 4;
+	mempager_msg_format(&m, line, sizeof(line));
+	EXPECT_STREQ("copy obj=3 seq=5 offset=0x2000 len=4096 new_obj=4 new_name=77",
+		     line);
+	m = fake(MEMPAGER_MSG_CREATE, 7, 1);
+	m.create.size = 0x10000;
+	m.create.name = 78;
+	m.create.page_size = 4096;
+	mempager_msg_format(&m, line, sizeof(line));
+	EXPECT_STREQ("create obj=3 seq=1 control=7 name=78 size=65536 page_size=4096",
+		     line);
 }
 
 /* Each message type reaches its routine with its arguments. */
@@ -304,11 +384,104 @@ TEST(seqnos_server_passes_seqno)
 	EXPECT_EQ(0, seen.calls);
 }
 
+/* memory_object_copy: the range and the new object, with the seqno. */
+TEST(server_dispatches_copy)
+{
+	struct mempager_msg m = fake(MEMPAGER_MSG_COPY, 15, 6);
+
+	m.copy.new_object = 9;
+	m.copy.new_name = 1234;
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_server(FAKE_FD, &m, NULL,
+						     &recorder));
+	EXPECT_EQ(1, seen.calls);
+	EXPECT_EQ(MEMPAGER_MSG_COPY, seen.type);
+	EXPECT_EQ(3, seen.mo.object);
+	EXPECT_EQ(15, seen.control.control);
+	EXPECT_EQ(0x2000, seen.a);
+	EXPECT_EQ(0x1000, seen.b);
+	EXPECT_EQ(FAKE_FD, seen.other.fd);
+	EXPECT_EQ(9, seen.other.object);
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS,
+		  seqnos_memory_object_server(FAKE_FD, &m, NULL,
+					      &seqnos_recorder));
+	EXPECT_EQ(6, seen.seqno);
+	EXPECT_EQ(9, seen.other.object);
+	/* Not the default manager's; create and initialize not a pager's. */
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(MIG_BAD_ID, memory_object_default_server(FAKE_FD, &m, NULL,
+							   &recorder));
+	m = fake(MEMPAGER_MSG_CREATE, 15, 1);
+	EXPECT_EQ(MIG_BAD_ID, memory_object_server(FAKE_FD, &m, NULL,
+						   &recorder));
+	m = fake(MEMPAGER_MSG_DATA_INITIALIZE, 15, 2);
+	EXPECT_EQ(MIG_BAD_ID, seqnos_memory_object_server(FAKE_FD, &m, NULL,
+							  &seqnos_recorder));
+	EXPECT_EQ(0, seen.calls);
+}
+
+/* memory_object_create and memory_object_data_initialize, with the data. */
+TEST(default_server_dispatches_create_and_initialize)
+{
+	unsigned char data[16] = { [4] = 0xcd };
+	struct mempager_msg m = fake(MEMPAGER_MSG_CREATE, 16, 1);
+
+	m.create.size = 0x40000;
+	m.create.name = 4321;
+	m.create.page_size = 4096;
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_default_server(FAKE_FD, &m, NULL,
+							     &recorder));
+	EXPECT_EQ(MEMPAGER_MSG_CREATE, seen.type);
+	EXPECT_EQ(FAKE_FD, seen.other.fd);
+	EXPECT_EQ(0, seen.other.object);
+	EXPECT_EQ(FAKE_FD, seen.mo.fd);
+	EXPECT_EQ(3, seen.mo.object);
+	EXPECT_EQ(16, seen.control.control);
+	EXPECT_EQ(3, seen.control.object);
+	EXPECT_EQ(0x40000, seen.a);
+	EXPECT_EQ(4321, seen.b);
+	EXPECT_EQ(4096, seen.d);
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS,
+		  seqnos_memory_object_default_server(FAKE_FD, &m, NULL,
+						      &seqnos_recorder));
+	EXPECT_EQ(1, seen.seqno);
+	EXPECT_EQ(4321, seen.b);
+
+	m = fake(MEMPAGER_MSG_DATA_INITIALIZE, 16, 2);
+	m.data_return.data_offset = 4;
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_default_server(FAKE_FD, &m, data,
+							     &recorder));
+	EXPECT_EQ(MEMPAGER_MSG_DATA_INITIALIZE, seen.type);
+	EXPECT_EQ(3, seen.mo.object);
+	EXPECT_EQ(16, seen.control.control);
+	EXPECT_EQ(0x2000, seen.a);
+	EXPECT_EQ(0x1000, seen.b);
+	EXPECT_EQ(0xcd, seen.first_byte);
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS,
+		  seqnos_memory_object_default_server(FAKE_FD, &m, data,
+						      &seqnos_recorder));
+	EXPECT_EQ(2, seen.seqno);
+	EXPECT_EQ(0xcd, seen.first_byte);
+	/* Without the data buffer nothing is called, nothing dropped. */
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_INVALID_ARGUMENT,
+		  memory_object_default_server(FAKE_FD, &m, NULL, &recorder));
+	EXPECT_EQ(0, seen.calls);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_default_server(FAKE_FD, &m, data,
+							     &recorder));
+	EXPECT_EQ(1, seen.calls);
+}
+
 TEST(default_server_takes_only_default_messages)
 {
 	static const int refused[] = {
 		MEMPAGER_MSG_DATA_UNLOCK, MEMPAGER_MSG_LOCK_COMPLETED,
-		MEMPAGER_MSG_SUPPLY_COMPLETED,
+		MEMPAGER_MSG_SUPPLY_COMPLETED, MEMPAGER_MSG_COPY,
 	};
 	struct mempager_msg m;
 	size_t i;
@@ -626,6 +799,347 @@ TEST(dropped_control_is_destroyed)
 	EXPECT_EQ(MEMPAGER_MSG_TERMINATE, seen.type);
 	munmap(p, NPAGES * PS);
 	tp_destroy(&tp);
+}
+
+/*
+ * A COPY_CALL object mapped MAP_PRIVATE: the server calls the pager's
+ * copy routine with the range and the new object, whose init follows;
+ * the copy's data_request reaches the routines under the new handle.
+ */
+TEST(copy_call_served)
+{
+	memory_object_control_t cctl;
+	struct mempager_msg m;
+	struct tpager tp;
+	unsigned char *p, *q;
+	uint32_t copy_handle;
+	size_t i;
+	pid_t pid;
+
+	ASSERT_EQ(0, tp_create(&tp, NPAGES, 0600));
+	p = tp_map(tp.ofd, NPAGES, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
+	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
+	tp.ctl = mempager_msg_control(tp.mfd, &m);
+	ASSERT_EQ(KERN_SUCCESS, memory_object_ready(tp.ctl, 0,
+						    MEMORY_OBJECT_COPY_CALL));
+	for (i = 0; i < NPAGES; i++)
+		ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, i, 1, 0));
+
+	q = mmap(NULL, NPAGES * PS, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		 tp.ofd, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
+	ASSERT_EQ(MEMPAGER_MSG_COPY, m.type);
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_server(tp.mfd, &m, NULL,
+						     &recorder));
+	ASSERT_EQ(1, seen.calls);
+	ASSERT_EQ(MEMPAGER_MSG_COPY, seen.type);
+	EXPECT_EQ(tp.mfd, seen.mo.fd);
+	EXPECT_EQ(tp.ctl.object, seen.mo.object);
+	EXPECT_EQ(tp.ctl.control, seen.control.control);
+	EXPECT_EQ(0, seen.a);
+	EXPECT_EQ(NPAGES * PS, seen.b);
+	EXPECT_EQ(tp.mfd, seen.other.fd);
+	copy_handle = seen.other.object;
+	EXPECT_EQ(m.copy.new_object, copy_handle);
+	EXPECT_NE(0, copy_handle);
+	EXPECT_NE(tp.ctl.object, copy_handle);
+
+	/* The new object's init follows, under the handle copy was given. */
+	ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
+	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_server(tp.mfd, &m, NULL,
+						     &recorder));
+	ASSERT_EQ(MEMPAGER_MSG_INIT, seen.type);
+	EXPECT_EQ(copy_handle, seen.mo.object);
+	EXPECT_EQ(copy_handle, seen.control.object);
+	EXPECT_NE(tp.ctl.control, seen.control.control);
+	EXPECT_EQ(PS, seen.b);
+	cctl = seen.control;
+	ASSERT_EQ(KERN_SUCCESS, memory_object_ready(cctl, 0,
+						    MEMORY_OBJECT_COPY_DELAY));
+
+	/* The copy's page: asked for under the new handle. */
+	pid = tp_touch_child(q + PS, 0, tp_byte(1, 0, 1));
+	ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
+	seen_reset(KERN_SUCCESS);
+	EXPECT_EQ(KERN_SUCCESS, memory_object_server(tp.mfd, &m, NULL,
+						     &recorder));
+	ASSERT_EQ(MEMPAGER_MSG_DATA_REQUEST, seen.type);
+	EXPECT_EQ(copy_handle, seen.mo.object);
+	EXPECT_EQ(PS, seen.a);
+	/* data_unavailable on the copy: the original's page. */
+	ASSERT_EQ(KERN_SUCCESS,
+		  memory_object_data_unavailable(cctl, PS, PS));
+	EXPECT_TRUE(tp_exited_ok(tp_wait(pid, TP_TIMEOUT_MS)));
+	munmap(q, NPAGES * PS);
+	munmap(p, NPAGES * PS);
+	tp_destroy(&tp);
+}
+
+/* A default manager built on memory_object_default_server(). */
+#define RESIDENT_PARAM "/sys/module/mempager/parameters/max_resident_percent"
+#define DM_PAGES	4096	/* 16 MiB: well over 1% of the guest's RAM */
+#define DM_UNWRITTEN	16	/* the last pages, never written */
+#define DM_BATCH	64
+#define DM_DATA		(DM_BATCH * 16 * 4096)
+
+static struct {
+	int fd;
+	atomic_int stop;
+	unsigned char *store, *held;
+	memory_object_t manager, object;
+	memory_object_control_t ctl;
+	uint64_t size, name, page_size;
+	long creates, inits, inits_bad, returns, requests, terminates;
+	long errors;
+} dsv;
+
+/* Each written page holds one word, at an offset of its own. */
+static size_t dsv_pos(size_t pg)
+{
+	return (pg * 8) % (PS / 2);
+}
+
+static uint64_t dsv_word(size_t pg)
+{
+	return (uint64_t)pg << 32 ^ 0x5a5a1234;
+}
+
+static kern_return_t d_create(memory_object_t dm, memory_object_t new_mo,
+			      vm_size_t size, memory_object_control_t c,
+			      memory_object_name_t name, vm_size_t page_size)
+{
+	dsv.creates++;
+	dsv.manager = dm;
+	dsv.object = new_mo;
+	dsv.ctl = c;
+	dsv.size = size;
+	dsv.name = name;
+	dsv.page_size = page_size;
+	return KERN_SUCCESS;
+}
+
+/* Keep the pages; data_initialize of a page held already is ignored. */
+static void d_store(memory_object_t mo, vm_offset_t offset,
+		    const unsigned char *data, vm_size_t count, int init)
+{
+	size_t pg = offset / PS, n = count / PS, i;
+	uint64_t word, zero;
+
+	if (mo.object != dsv.object.object || pg + n > DM_PAGES) {
+		dsv.errors++;
+		return;
+	}
+	for (i = 0; i < n; i++, pg++) {
+		const unsigned char *page = data + i * PS;
+
+		if (init) {
+			dsv.inits++;
+			memcpy(&word, page + dsv_pos(pg), 8);
+			memcpy(&zero, page + dsv_pos(pg) + PS / 2, 8);
+			if (word != dsv_word(pg) || zero)
+				dsv.inits_bad++;
+			if (dsv.held[pg])
+				continue;
+		} else {
+			dsv.returns++;
+		}
+		memcpy(dsv.store + pg * PS, page, PS);
+		dsv.held[pg] = 1;
+	}
+}
+
+static kern_return_t d_data_initialize(memory_object_t mo,
+				       memory_object_control_t c,
+				       vm_offset_t offset, const void *data,
+				       vm_size_t count)
+{
+	(void)c;
+	d_store(mo, offset, data, count, 1);
+	return KERN_SUCCESS;
+}
+
+static kern_return_t d_data_return(memory_object_t mo,
+				   memory_object_control_t c,
+				   vm_offset_t offset, const void *data,
+				   vm_size_t count, boolean_t dirty,
+				   boolean_t kernel_copy)
+{
+	(void)c;
+	(void)dirty;
+	(void)kernel_copy;
+	d_store(mo, offset, data, count, 0);
+	return KERN_SUCCESS;
+}
+
+static kern_return_t d_data_request(memory_object_t mo,
+				    memory_object_control_t c,
+				    vm_offset_t offset, vm_size_t length,
+				    vm_prot_t access)
+{
+	size_t pg, end = (offset + length) / PS;
+
+	(void)access;
+	if (mo.object != dsv.object.object || end > DM_PAGES) {
+		dsv.errors++;
+		return KERN_SUCCESS;
+	}
+	for (pg = offset / PS; pg < end; pg++) {
+		dsv.requests++;
+		if (dsv.held[pg] ?
+		    memory_object_data_supply(c, pg * PS, dsv.store + pg * PS,
+					      PS, 0, 0, 0) :
+		    memory_object_data_unavailable(c, pg * PS, PS))
+			dsv.errors++;
+	}
+	return KERN_SUCCESS;
+}
+
+static kern_return_t d_terminate(memory_object_t mo,
+				 memory_object_control_t c)
+{
+	(void)c;
+	if (mo.object != dsv.object.object)
+		dsv.errors++;
+	dsv.terminates++;
+	return KERN_SUCCESS;
+}
+
+static const struct memory_object_routines dsv_routines = {
+	.data_request = d_data_request,
+	.data_return = d_data_return,
+	.terminate = d_terminate,
+	.create = d_create,
+	.data_initialize = d_data_initialize,
+};
+
+static void *dsv_thread(void *arg)
+{
+	struct mempager_msg m[DM_BATCH];
+	void *data = malloc(DM_DATA);
+	int n, i;
+
+	(void)arg;
+	while (!atomic_load(&dsv.stop)) {
+		struct pollfd p = { .fd = dsv.fd, .events = POLLIN };
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		n = mempager_receive_data(dsv.fd, m, DM_BATCH, data, DM_DATA);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			dsv.errors++;
+		for (i = 0; i < n; i++)
+			if (memory_object_default_server(dsv.fd, &m[i], data,
+							 &dsv_routines))
+				dsv.errors++;
+	}
+	free(data);
+	return NULL;
+}
+
+static int set_resident_percent(const char *val, char *old, size_t oldlen)
+{
+	int fd = open(RESIDENT_PARAM, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (old) {
+		n = pread(fd, old, oldlen - 1, 0);
+		old[n > 0 ? n : 0] = 0;
+	}
+	n = pwrite(fd, val, strlen(val), 0);
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+FIXTURE(defmgr) {
+	int unused;
+};
+
+FIXTURE_SETUP(defmgr)
+{
+}
+
+FIXTURE_TEARDOWN(defmgr)
+{
+}
+
+/*
+ * Temporary memory under a low resident limit: memory_object_create and
+ * memory_object_data_initialize (with the page data) reach the default
+ * manager's routines; pages come back through data_request.
+ */
+TEST_F_TIMEOUT(defmgr, default_server_serves_create_and_initialize, 300)
+{
+	struct mempager_default_manager reg = { .size = sizeof(reg) };
+	size_t pg, bad = 0;
+	unsigned char *p;
+	uint64_t word;
+	pthread_t th;
+	char old[16];
+	int fd, ms;
+
+	memset(&dsv, 0, sizeof(dsv));
+	dsv.store = malloc(DM_PAGES * PS);
+	dsv.held = calloc(DM_PAGES, 1);
+	ASSERT_TRUE(dsv.store && dsv.held);
+	dsv.fd = mempager_open();
+	ASSERT_GE(dsv.fd, 0);
+	ASSERT_EQ(0, ioctl(dsv.fd, MEMPAGER_SET_DEFAULT_MANAGER, &reg))
+		TH_LOG("register: %s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&th, NULL, dsv_thread, NULL));
+
+	fd = mempager_open();
+	ASSERT_GE(fd, 0);
+	p = mmap(NULL, DM_PAGES * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, set_resident_percent("1\n", old, sizeof(old)));
+	for (pg = 0; pg < DM_PAGES - DM_UNWRITTEN; pg++) {
+		word = dsv_word(pg);
+		memcpy(p + pg * PS + dsv_pos(pg), &word, 8);
+	}
+	/* Read back: paged-out pages come from the manager's store. */
+	for (pg = 0; pg < DM_PAGES; pg++) {
+		memcpy(&word, p + pg * PS + dsv_pos(pg), 8);
+		bad += word != (pg < DM_PAGES - DM_UNWRITTEN ? dsv_word(pg) : 0);
+	}
+	set_resident_percent(old, NULL, 0);
+	EXPECT_EQ(0, bad);
+	munmap(p, DM_PAGES * PS);
+	close(fd);
+	for (ms = 0; ms < TP_TIMEOUT_MS &&
+	     !__atomic_load_n(&dsv.terminates, __ATOMIC_RELAXED); ms += 10)
+		usleep(10000);
+	atomic_store(&dsv.stop, 1);
+	pthread_join(th, NULL);
+
+	EXPECT_EQ(1, dsv.creates);
+	EXPECT_EQ(dsv.fd, dsv.manager.fd);
+	EXPECT_EQ(0, dsv.manager.object);
+	EXPECT_EQ(dsv.fd, dsv.object.fd);
+	EXPECT_NE(0, dsv.object.object);
+	EXPECT_EQ(dsv.object.object, dsv.ctl.object);
+	EXPECT_NE(0, dsv.ctl.control);
+	EXPECT_EQ(DM_PAGES * PS, dsv.size);
+	EXPECT_NE(0, dsv.name);
+	EXPECT_EQ(PS, dsv.page_size);
+	EXPECT_GT(dsv.inits, 0);
+	EXPECT_EQ(0, dsv.inits_bad);
+	EXPECT_GT(dsv.requests, 0);
+	EXPECT_EQ(1, dsv.terminates);
+	EXPECT_EQ(0, dsv.errors);
+	TH_LOG("%ld data_initialize, %ld data_return pages, %ld requested",
+	       dsv.inits, dsv.returns, dsv.requests);
+	close(dsv.fd);
+	free(dsv.store);
+	free(dsv.held);
 }
 
 TEST(server_loop_arguments)
