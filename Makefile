@@ -43,6 +43,7 @@ bench:
 # DESTDIR is empty). Everything is built afresh under build/install/.
 PREFIX ?= /usr
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 UDEVRULESDIR ?= /lib/udev/rules.d
 # The release of KDIR, read once and only when needed.
 KVER ?= $(eval KVER := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null))$(KVER)
@@ -81,12 +82,14 @@ install-lib:
 	$(MAKE) -C lib install OUT=$(INSTALL_BUILD)/lib PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 	$(if $(DESTDIR),,$(SBIN_PATH) ldconfig)
 
-# Every tool tools/Makefile builds whose name starts with mempager.
+# Every tool tools/Makefile builds whose name starts with mempager, and
+# their section 1 man pages.
 install-tools:
 	rm -rf $(INSTALL_BUILD)/tools
 	$(MAKE) -C tools OUT=$(INSTALL_BUILD)/tools LIBOUT=$(INSTALL_BUILD)/tools/lib
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(INSTALL_BUILD)/tools/mempager* $(DESTDIR)$(BINDIR)/
+	install -m 644 Documentation/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 install-udev:
 	install -D -m 644 udev/60-mempager.rules $(DESTDIR)$(UDEVRULESDIR)/60-mempager.rules

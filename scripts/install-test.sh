@@ -84,6 +84,13 @@ for p in "$TOP_DIR"/Documentation/man/man3/*.3; do
 done
 result "${#pages[@]} man pages" "$(missing "${pages[@]}")"
 
+# The tools' section 1 pages, mempagerctl's whatever the glob finds.
+pages=(/usr/share/man/man1/mempagerctl.1)
+for p in "$TOP_DIR"/Documentation/man/man1/*.1; do
+	[ "${p##*/}" = mempagerctl.1 ] || pages+=("/usr/share/man/man1/${p##*/}")
+done
+result "${#pages[@]} man1 pages" "$(missing "${pages[@]}")"
+
 tools=(mempagerctl mempager-filepager mempager-cksum)
 [ -f "$TOP_DIR/tools/mempager-defpager.c" ] && tools+=(mempager-defpager)
 problems=

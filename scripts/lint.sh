@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Static checks of the module and the uapi header, each a test result:
 # checkpatch.pl --strict, sparse (C=2) and kernel-doc, zero warnings each,
-# and the man pages without a groff warning.
+# and the man pages (man1 and man3) without a groff warning.
 # Writes build/lint.summary ("passed failed skipped").
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
