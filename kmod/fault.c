@@ -363,6 +363,78 @@ out_oom:
 	return VM_FAULT_OOM;
 }
 
+/* Pages mapped per read fault, like the core's fault_around_bytes. */
+#define MP_FAULT_AROUND_PAGES 16
+
+/*
+ * Map @n locked pages at @addr, skipping PTEs that are already set (a
+ * racing fault), then unlock and release them; the page tables keep their
+ * own references.
+ */
+static void mp_insert_run(struct vm_area_struct *vma, unsigned long addr,
+			  struct page **pages, unsigned long n)
+{
+	unsigned long i = 0, left;
+
+	while (i < n) {
+		left = n - i;
+		if (vm_insert_pages(vma, addr + (i << PAGE_SHIFT), pages + i,
+				    &left) != -EBUSY)
+			break;
+		i = n - left + 1;
+	}
+	for (i = 0; i < n; i++) {
+		unlock_page(pages[i]);
+		put_page(pages[i]);
+	}
+}
+
+/*
+ * Fault-around: a read fault also maps the resident neighbours of its page
+ * that the lock values let be read, as filemap_map_pages() does for files
+ * (the core calls ->map_pages under RCU, where our page tables cannot be
+ * allocated, so it is done here). Each page is mapped under its page lock,
+ * which lock_request and eviction take before they zap; a page whose lock
+ * cannot be had at once is left to its own fault.
+ */
+static void mp_fault_around(struct mp_object *obj, struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct page *run[MP_FAULT_AROUND_PAGES];
+	unsigned long addr, start, end, run_addr = 0, n = 0;
+	struct page *page;
+	pgoff_t pgoff;
+
+	start = ALIGN_DOWN(vmf->address, MP_FAULT_AROUND_PAGES * PAGE_SIZE);
+	start = max(start, vma->vm_start);
+	end = min(start + MP_FAULT_AROUND_PAGES * PAGE_SIZE, vma->vm_end);
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+		page = NULL;
+		if (pgoff != vmf->pgoff && pgoff < obj->npages)
+			page = mp_cache_get(obj, pgoff);
+		if (page && !trylock_page(page)) {
+			put_page(page);
+			page = NULL;
+		}
+		if (page && (xa_load(&obj->pages, pgoff) != page ||
+			     !mp_access_allowed(page, false))) {
+			unlock_page(page);
+			put_page(page);
+			page = NULL;
+		}
+		if (!page) {
+			mp_insert_run(vma, run_addr, run, n);
+			n = 0;
+			continue;
+		}
+		if (!n)
+			run_addr = addr;
+		run[n++] = page;
+	}
+	mp_insert_run(vma, run_addr, run, n);
+}
+
 static vm_fault_t mp_fault_find(struct vm_fault *vmf)
 {
 	struct mp_object *obj = vmf->vma->vm_private_data;
@@ -382,6 +454,8 @@ static vm_fault_t mp_fault_find(struct vm_fault *vmf)
 			if (likely(xa_load(&obj->pages, vmf->pgoff) == page &&
 				   mp_access_allowed(page, write))) {
 				vmf->page = page;
+				if (!(vmf->flags & FAULT_FLAG_WRITE) && !obj->src)
+					mp_fault_around(obj, vmf);
 				return VM_FAULT_LOCKED;
 			}
 			unlock_page(page);
@@ -477,7 +551,8 @@ int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma)
 	mp_object_get(obj);
 	vma->vm_private_data = obj;
 	vma_set_file(vma, obj->file);
-	vm_flags_set(vma, VM_DONTEXPAND);
+	/* VM_MIXEDMAP: mp_fault_around() maps pages with vm_insert_pages(). */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
 	vma->vm_ops = &mp_vm_ops;
 	return 0;
 }

@@ -242,6 +242,78 @@ TEST_F(pager, item09_unsolicited_supply_accepted)
 	munmap(p, NPAGES * PS);
 }
 
+/* Pages the kernel maps around a read fault (kmod/fault.c). */
+#define FAULT_AROUND 16
+
+/* Map the object at an address aligned to the fault-around window. */
+static unsigned char *map_aligned(int ofd, int prot)
+{
+	size_t win = FAULT_AROUND * PS;
+	unsigned char *r = mmap(NULL, 2 * win, PROT_NONE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (r == MAP_FAILED)
+		return r;
+	a = ((uintptr_t)r + win - 1) & ~(uintptr_t)(win - 1);
+	return mmap((void *)a, NPAGES * PS, prot, MAP_SHARED | MAP_FIXED, ofd, 0);
+}
+
+/* Which pages of @p have a page table entry (mincore of a file mapping). */
+static unsigned int mapped_mask(unsigned char *p)
+{
+	unsigned char vec[NPAGES];
+	unsigned int mask = 0;
+	int i;
+
+	if (mincore(p, NPAGES * PS, vec))
+		return ~0u;
+	for (i = 0; i < NPAGES; i++)
+		mask |= (vec[i] & 1u) << i;
+	return mask;
+}
+
+/*
+ * A read fault maps the resident neighbours its lock values allow to read,
+ * and asks nothing for the others; a write fault maps its page alone; a
+ * lock_request flush takes the neighbours away again.
+ */
+TEST_F(pager, read_fault_maps_resident_neighbours)
+{
+	unsigned char *p = map_ready(_metadata, &self->tp, 1), *q, *w;
+	unsigned int all = (1u << NPAGES) - 1;
+	size_t i;
+
+	ASSERT_EQ(FAULT_AROUND, NPAGES);
+	for (i = 0; i < NPAGES; i++)
+		if (i != 5)
+			ASSERT_EQ(KERN_SUCCESS, tp_supply(&self->tp, i, 3, 0));
+	/* Page 9 may not be read until the manager says so. */
+	ASSERT_EQ(0, tp_lock(&self->tp, 9, 1, MEMPAGER_RETURN_NONE, 0,
+			     MEMPAGER_PROT_READ, 0));
+	q = map_aligned(self->tp.ofd, PROT_READ);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(0u, mapped_mask(q));
+	EXPECT_EQ(0, tp_check(q + 2 * PS, 2, 3));
+	EXPECT_EQ(all & ~(1u << 5) & ~(1u << 9), mapped_mask(q));
+	expect_quiet(_metadata, &self->tp);
+	for (i = 0; i < NPAGES; i++)
+		if (i != 5 && i != 9)
+			EXPECT_EQ(0, tp_check(q + i * PS, i, 3));
+
+	ASSERT_EQ(0, tp_lock(&self->tp, 3, 2, MEMPAGER_RETURN_NONE, 1,
+			     MEMPAGER_PROT_NO_CHANGE, 0));
+	EXPECT_EQ(all & ~(0x7u << 3) & ~(1u << 9), mapped_mask(q));
+
+	w = map_aligned(self->tp.ofd, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, w);
+	w[7 * PS] = 1;
+	EXPECT_EQ(1u << 7, mapped_mask(w));
+	munmap(w, NPAGES * PS);
+	munmap(q, NPAGES * PS);
+	munmap(p, NPAGES * PS);
+}
+
 /* 10, 11: KERN_MEMORY_PRESENT with the first present offset; replies only when asked. */
 TEST_F(pager, item10_11_supply_completed_and_present)
 {
