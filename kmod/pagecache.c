@@ -26,8 +26,12 @@
 #include "mempager_internal.h"
 
 #define MP_REQUEST_TAG 1
-/* Pages copied from the manager per trip through the object mutex. */
-#define MP_SUPPLY_BATCH 16
+/*
+ * Pages copied from the manager per trip through the object mutex. A batch
+ * becomes visible at once: a fault running ahead through a clustered
+ * answer must not find the cluster's tail missing and ask for it again.
+ */
+#define MP_SUPPLY_BATCH 64
 
 /**
  * mp_request_entry() - the request an xarray entry stands for
@@ -268,22 +272,22 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 	struct page *pages[MP_SUPPLY_BATCH];
 	pgoff_t first = ds->offset >> PAGE_SHIFT;
 	pgoff_t count = ds->length >> PAGE_SHIFT;
+	struct mem_cgroup *memcg;
 	pgoff_t done = 0;
 	unsigned int n, i;
 	bool present = false;
 	int err = 0;
 
+	/* A batch is charged to whoever faulted on its first page. */
+	mutex_lock(&obj->mutex);
+	memcg = mp_request_memcg_locked(obj, first);
+	mutex_unlock(&obj->mutex);
 	while (done < count && !present) {
-		struct mem_cgroup *memcg;
-
 		n = min_t(pgoff_t, count - done, MP_SUPPLY_BATCH);
-		/* A batch is charged to whoever faulted on its first page. */
-		mutex_lock(&obj->mutex);
-		memcg = mp_request_memcg_locked(obj, first + done);
-		mutex_unlock(&obj->mutex);
 		err = mp_copy_in(pages, n, ds->data + (u64)done * PAGE_SIZE,
 				 memcg);
 		mem_cgroup_put(memcg);
+		memcg = NULL;
 		if (err)
 			return err;
 
@@ -318,6 +322,8 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 			if (err == -EPIPE)
 				err = 0;
 		}
+		if (!err && !present && done + n < count)
+			memcg = mp_request_memcg_locked(obj, first + done + n);
 		mutex_unlock(&obj->mutex);
 		/* Pages not installed: after a present one, or on error. */
 		mp_free_pages(pages + i, n - i);

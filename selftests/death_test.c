@@ -443,29 +443,31 @@ TEST(killed_while_faults_are_throttled)
 }
 
 /*
- * data_supply of pages 0..31 whose data lies half in ordinary memory and
+ * data_supply of two batches of pages whose data lies half in ordinary memory and
  * half in a mapping of a second object that nobody serves: the first batch
- * of 16 is installed, the copy of the second blocks inside the ioctl.
+ * is installed, the copy of the second blocks inside the ioctl.
  */
+#define B TP_SUPPLY_BATCH
+
 static void s_supply_in_flight(struct tpager *tp, int sock, void *arg)
 {
 	struct tpager src;
 	unsigned char *buf;
 	size_t i;
 
-	if (pager_ready(tp) || tp_create(&src, 16, 0600))
+	if (pager_ready(tp) || tp_create(&src, B, 0600))
 		_exit(92);
-	buf = mmap(NULL, 32 * PS, PROT_READ | PROT_WRITE,
+	buf = mmap(NULL, 2 * B * PS, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED ||
-	    mmap(buf + 16 * PS, 16 * PS, PROT_READ | PROT_WRITE,
+	    mmap(buf + B * PS, B * PS, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_FIXED, src.ofd, 0) == MAP_FAILED)
 		_exit(93);
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < B; i++)
 		tp_fill(buf + i * PS, i, 2);
 	notify(sock, 'S');
 	/* Blocks in the second batch until killed. */
-	memory_object_data_supply(tp->ctl, 0, buf, 32 * PS, 0, 0, 1);
+	memory_object_data_supply(tp->ctl, 0, buf, 2 * B * PS, 0, 0, 1);
 	_exit(94);
 }
 
@@ -480,20 +482,20 @@ TEST(killed_while_a_data_supply_is_in_flight)
 	pid_t c;
 	int i;
 
-	ASSERT_EQ(0, pager_start(&pp, 32, s_supply_in_flight, NULL));
-	p = tp_map(pp.ofd, 32, 0);
+	ASSERT_EQ(0, pager_start(&pp, 2 * B, s_supply_in_flight, NULL));
+	p = tp_map(pp.ofd, 2 * B, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ('S', await(&pp, TP_TIMEOUT_MS));
 	/* The first batch gets installed; the supply then hangs. */
 	for (i = 0; i < 500; i++) {
 		ASSERT_EQ(0, tp_stats(pp.name, &st));
-		if (st.supplied >= 16)
+		if (st.supplied >= B)
 			break;
 		usleep(10000);
 	}
-	ASSERT_EQ(16, st.supplied);
-	a[0] = p + 20 * PS;	/* second batch: never supplied */
-	a[1] = p + 31 * PS;
+	ASSERT_EQ(B, st.supplied);
+	a[0] = p + (B + 4) * PS;	/* second batch: never supplied */
+	a[1] = p + (2 * B - 1) * PS;
 	a[2] = p + 5 * PS;	/* first batch: resident */
 	c = spawn_client(w, 0, a, 3, 0);
 	usleep(TP_QUIET_MS * 1000);
@@ -507,14 +509,15 @@ TEST(killed_while_a_data_supply_is_in_flight)
 	EXPECT_EQ(tp_byte(5, 0, 2), w->val[2]);
 	tp_wait(c, TP_TIMEOUT_MS);
 	report("data_supply in flight", ms);
-	for (i = 0; i < 16; i++)
+	for (i = 0; i < B; i++)
 		EXPECT_EQ(0, tp_check(p + i * PS, i, 2));
 	ASSERT_EQ(0, tp_stats(pp.name, &st));
-	EXPECT_EQ(16, st.resident);
-	munmap(p, 32 * PS);
+	EXPECT_EQ(B, st.resident);
+	munmap(p, 2 * B * PS);
 	close(pp.ofd);
 	expect_objects(_metadata, objs);
 }
+#undef B
 
 /* Supply page 0 write-locked; read the data_unlock, notify 'U', stop. */
 static void s_unlock_pending(struct tpager *tp, int sock, void *arg)

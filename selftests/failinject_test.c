@@ -417,7 +417,9 @@ static int c_supply_one(struct __test_metadata *_metadata, int fi,
 	return inj;
 }
 
-/* Two batches (16 + 4 pages) while a fault waits on the second. */
+#define NB (TP_SUPPLY_BATCH + 4)
+
+/* Two batches (TP_SUPPLY_BATCH + 4 pages) while a fault waits on the second. */
 static int c_supply_batches(struct __test_metadata *_metadata, int fi,
 			    unsigned int nth)
 {
@@ -426,19 +428,19 @@ static int c_supply_batches(struct __test_metadata *_metadata, int fi,
 	int r, err, inj, i;
 	pid_t child;
 
-	ASSERT_EQ(0, tp_create(&tp, 20, 0600));
+	ASSERT_EQ(0, tp_create(&tp, NB, 0600));
 	p = map_ready(_metadata, &tp, 0);
-	child = tp_touch_child(p + 18 * PS, 0, tp_byte(18, 0, 6));
-	expect_request(_metadata, &tp, 18, VM_PROT_READ);
+	child = tp_touch_child(p + (NB - 2) * PS, 0, tp_byte(NB - 2, 0, 6));
+	expect_request(_metadata, &tp, NB - 2, VM_PROT_READ);
 	{
-		unsigned char *buf = malloc(20 * PS);
+		unsigned char *buf = malloc(NB * PS);
 		struct mempager_data_supply ds = {
 			.size = sizeof(ds), .object = tp.ctl.object,
-			.control = tp.ctl.control, .length = 20 * PS,
+			.control = tp.ctl.control, .length = NB * PS,
 			.data = (uintptr_t)buf,
 		};
 
-		for (i = 0; i < 20; i++)
+		for (i = 0; i < NB; i++)
 			tp_fill(buf + i * PS, i, 6);
 		hu_fi_arm(fi, nth);
 		r = ioctl(tp.mfd, MEMPAGER_DATA_SUPPLY, &ds);
@@ -449,19 +451,20 @@ static int c_supply_batches(struct __test_metadata *_metadata, int fi,
 	if (r) {
 		EXPECT_EQ(ENOMEM, err) TH_LOG("supply batches, nth %u", nth);
 		/* The pager supplies again what is not resident. */
-		for (i = 0; i < 20; i++) {
+		for (i = 0; i < NB; i++) {
 			r = supply_raw(&tp, i, 1, 6, 0);
 			EXPECT_EQ(0, r);
 		}
 	}
 	EXPECT_TRUE(tp_exited_ok(tp_wait(child, TP_TIMEOUT_MS)))
 		TH_LOG("waiting fault after failed supply, nth %u", nth);
-	for (i = 0; i < 20; i++)
+	for (i = 0; i < NB; i++)
 		EXPECT_EQ(0, tp_check(p + i * PS, i, 6));
-	munmap(p, 20 * PS);
+	munmap(p, NB * PS);
 	tp_destroy(&tp);
 	return inj;
 }
+#undef NB
 
 static int range_case(struct __test_metadata *_metadata, int fi,
 		      unsigned int nth, int error)

@@ -29,6 +29,8 @@
 #define TP_TIMEOUT_MS 20000
 /* How long they wait to be sure that something does not happen. */
 #define TP_QUIET_MS 300
+/* Pages data_supply copies per trip through the object mutex (kmod/pagecache.c). */
+#define TP_SUPPLY_BATCH 64
 
 /**
  * struct tpager - a test pager: a manager fd with one object
