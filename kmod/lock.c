@@ -178,7 +178,7 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 	unsigned long pgoff;
 	struct page *page;
 	void *entry;
-	int err = 0;
+	int err = 0, flush_err;
 
 	lockdep_assert_held(&obj->mutex);
 	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
@@ -232,10 +232,10 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 			put_page(mp_cache_remove_locked(obj, pgoff));
 		}
 	}
+	/* Send what was gathered even after a failure; keep the first error. */
+	flush_err = mp_return_flush(obj, &r);
 	if (!err)
-		err = mp_return_flush(obj, &r);
-	else
-		mp_return_flush(obj, &r);
+		err = flush_err;
 	mp_object_bump_locked(obj);
 	return err;
 }
