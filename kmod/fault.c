@@ -139,6 +139,21 @@ struct mp_request *mp_request_send_locked(struct mp_object *obj,
 	return req;
 }
 
+/*
+ * Has what the fault waits for happened? A change of the object, or its
+ * request's answer; without a request (waiting for ready, a free request
+ * slot or an unlock), any answer too.
+ */
+static bool mp_fault_woken(struct mp_object *obj, struct mp_request *req,
+			   unsigned long seen, unsigned long done)
+{
+	if (READ_ONCE(obj->events) != seen)
+		return true;
+	if (req)
+		return READ_ONCE(req->result) != 0;
+	return READ_ONCE(obj->completions) != done;
+}
+
 enum mp_wait_result {
 	MP_WAIT_AGAIN,		/* waited with the fault lock held: look again */
 	MP_WAIT_RETRY,		/* the fault lock is dropped: VM_FAULT_RETRY */
@@ -154,7 +169,7 @@ static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 					 struct vm_fault *vmf, pgoff_t pgoff,
 					 struct mp_request *req, bool throttle)
 {
-	unsigned long seen = obj->events;
+	unsigned long seen = obj->events, done = obj->completions;
 	bool retry = vmf->flags & FAULT_FLAG_ALLOW_RETRY;
 	enum mp_wait_result res;
 	int killed;
@@ -176,7 +191,8 @@ static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 					     READ_ONCE(obj->mgr->dead));
 	else
 		killed = wait_event_killable(obj->wait,
-					     READ_ONCE(obj->events) != seen);
+					     mp_fault_woken(obj, req, seen,
+							    done));
 	res = retry ? MP_WAIT_RETRY : MP_WAIT_AGAIN;
 	if (!killed && req && READ_ONCE(req->result) < 0) {
 		if (retry)

@@ -133,8 +133,12 @@ struct mp_stats {
  *	or to a tagged struct mp_request while a request is outstanding
  * @tickets: struct mp_ticket: faults to fail when their task retries them
  * @nr_tickets: entries in @tickets, read without the mutex by the fast path
- * @events: bumped, under @mutex, at every change faults may wait for
- * @wait: faults waiting for @events to change
+ * @events: bumped, under @mutex, at every change of the object faults may
+ *	wait for (ready, a lock relaxed, death), but not when a request is
+ *	answered: faults wait for their own request's @result
+ * @completions: bumped, under @mutex, when a request is answered (a request
+ *	slot is free)
+ * @wait: faults waiting for @events, @completions or a request's result
  * @stats: counters
  * @node: in the shrinker's list of objects (managed objects only)
  * @src: for a private copy, the object it copies (a reference; the copy
@@ -176,6 +180,7 @@ struct mp_object {
 	struct list_head tickets;
 	atomic_t nr_tickets;
 	unsigned long events;
+	unsigned long completions;
 	wait_queue_head_t wait;
 	struct mp_stats stats;
 	struct list_head node;

@@ -88,7 +88,9 @@ struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
  * @req: the request, whose page cache entry is already replaced
  * @result: 1 when the page is now resident, -EIO when the faults fail
  *
- * Drops the page cache's reference and wakes the waiting faults.
+ * Drops the page cache's reference and wakes the waiting faults. Only the
+ * faults waiting for this request, or for a free request slot, stop
+ * waiting: the others go back to sleep without retrying their fault.
  */
 void mp_request_complete_locked(struct mp_object *obj,
 				struct mp_request *req, int result)
@@ -97,7 +99,8 @@ void mp_request_complete_locked(struct mp_object *obj,
 	WRITE_ONCE(req->result, result);
 	obj->outstanding--;
 	mp_request_put(req);
-	mp_object_bump_locked(obj);
+	WRITE_ONCE(obj->completions, obj->completions + 1);
+	wake_up_all(&obj->wait);
 }
 
 /**

@@ -80,4 +80,56 @@ TEST(fault_round_trip_events)
 	tp_destroy(&tp);
 }
 
+static int count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	while ((s = strstr(s, what))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/*
+ * The answer to one request wakes only the fault waiting for it: a fault
+ * waiting for another page sleeps on, and is retried once, after its own
+ * answer (each retry is a fault exit with VM_FAULT_RETRY, 0x400).
+ */
+TEST(answer_wakes_only_its_fault)
+{
+	char retried[96];
+	struct tpager tp;
+	unsigned char *p;
+	pid_t a, b;
+	char *trace;
+
+	if (access(TRACING "/events/mempager", F_OK))
+		SKIP(return, "no tracefs with mempager events: %s", strerror(errno));
+	ASSERT_EQ(0, write_file(TRACING "/trace", ""));
+	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "1"));
+
+	ASSERT_EQ(0, tp_create(&tp, 4, 0600));
+	p = map_ready(_metadata, &tp, 0);
+	a = tp_touch_child(p + 1 * PS, 0, tp_byte(1, 0, 1));
+	expect_request(_metadata, &tp, 1, VM_PROT_READ);
+	b = tp_touch_child(p + 2 * PS, 0, tp_byte(2, 0, 1));
+	expect_request(_metadata, &tp, 2, VM_PROT_READ);
+	ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, 1, 1, 0));
+	EXPECT_TRUE(tp_exited_ok(tp_wait(a, TP_TIMEOUT_MS)));
+	usleep(TP_QUIET_MS * 1000);
+	ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, 2, 1, 0));
+	EXPECT_TRUE(tp_exited_ok(tp_wait(b, TP_TIMEOUT_MS)));
+
+	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "0"));
+	trace = read_trace();
+	ASSERT_NE(NULL, trace);
+	snprintf(retried, sizeof(retried), "name=%llu pgoff=2 0x400",
+		 (unsigned long long)tp.name);
+	EXPECT_EQ(1, count_of(trace, retried)) TH_LOG("%s", trace);
+	free(trace);
+	munmap(p, 4 * PS);
+	tp_destroy(&tp);
+}
+
 TEST_HARNESS_MAIN
