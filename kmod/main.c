@@ -412,6 +412,27 @@ static int mp_synchronize_completed_ioctl(struct mp_ucmd *uc)
 	return err;
 }
 
+static int mp_cmd_from_user(unsigned int nr, void *buf, void __user *ubuf,
+			    u32 *user_size);
+
+/* The data_supply of MEMPAGER_RECEIVE_SUPPLY, a structure of its own. */
+static int mp_receive_supply(struct mp_ucmd *uc, u64 uaddr)
+{
+	struct mp_ucmd suc = *uc;
+	u64 buf[128 / sizeof(u64)];
+	u32 user_size;
+	int err;
+
+	err = mp_cmd_from_user(MEMPAGER_CMD_DATA_SUPPLY, buf,
+			       u64_to_user_ptr(uaddr), &user_size);
+	if (err)
+		return err;
+	suc.cmd = buf;
+	err = mp_data_supply_ioctl(&suc);
+	trace_mempager_call(MEMPAGER_CMD_DATA_SUPPLY, err);
+	return err;
+}
+
 static int mp_receive_ioctl(struct mp_ucmd *uc)
 {
 	struct mempager_receive *r = uc->cmd;
@@ -422,13 +443,23 @@ static int mp_receive_ioctl(struct mp_ucmd *uc)
 		.data = u64_to_user_ptr(r->data),
 		.data_size = r->data_size,
 	};
+	bool supply = r->flags & MEMPAGER_RECEIVE_SUPPLY;
 	int err;
 
-	if (r->flags || r->out_msgs || r->out_data)
+	if (r->flags & ~MEMPAGER_RECEIVE_SUPPLY || r->out_msgs ||
+	    r->out_data || (!supply && r->supply))
 		return -EINVAL;
 	if (!mgr)
 		return -EINVAL;
+	if (supply) {
+		err = mp_receive_supply(uc, r->supply);
+		if (err)
+			return err;
+	}
 	err = mp_manager_receive(mgr, &rv, uc->nonblock);
+	/* After a supply, never fail (nor restart) the call: see the uapi. */
+	if (err && supply)
+		err = 0;
 	r->out_msgs = rv.out_msgs;
 	r->out_data = rv.out_data;
 	return err;
@@ -532,6 +563,23 @@ u64 mempager_supported_ioctls(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(mempager_supported_ioctls);
 
+/*
+ * Copy the structure of command @nr from @ubuf into @buf (128 bytes): its
+ * size comes first; a larger one must end in zeros, a smaller one is
+ * zero-extended (copy_struct_from_user()).
+ */
+static int mp_cmd_from_user(unsigned int nr, void *buf, void __user *ubuf,
+			    u32 *user_size)
+{
+	const struct mempager_ioctl_op *op = &mempager_ioctl_ops[nr];
+
+	if (get_user(*user_size, (u32 __user *)ubuf))
+		return -EFAULT;
+	if (*user_size < op->min_size)
+		return -EINVAL;
+	return copy_struct_from_user(buf, op->size, ubuf, *user_size);
+}
+
 static long mempager_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long uarg)
 {
@@ -555,11 +603,7 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 	if (!op->execute)
 		return -ENOTTY;
 
-	if (get_user(user_size, (u32 __user *)ubuf))
-		return -EFAULT;
-	if (user_size < op->min_size)
-		return -EINVAL;
-	ret = copy_struct_from_user(buf, op->size, ubuf, user_size);
+	ret = mp_cmd_from_user(nr, buf, ubuf, &user_size);
 	if (ret)
 		return ret;
 

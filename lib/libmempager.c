@@ -162,6 +162,34 @@ int mempager_receive_data(int fd, struct mempager_msg *msgs, int max,
 	return ioctl(fd, MEMPAGER_RECEIVE, &r) ? -1 : (int)r.out_msgs;
 }
 
+int mempager_supply_receive(memory_object_control_t control,
+			    vm_offset_t offset, const void *page_data,
+			    vm_size_t count, vm_prot_t lock_value,
+			    boolean_t precious, boolean_t reply,
+			    struct mempager_msg *msgs, int max, void *data,
+			    size_t data_size)
+{
+	struct mempager_data_supply ds = {
+		.size = sizeof(ds), .object = control.object,
+		.control = control.control, .offset = offset, .length = count,
+		.data = (uintptr_t)page_data, .lock_value = lock_value,
+		.flags = (precious ? MEMPAGER_SUPPLY_PRECIOUS : 0) |
+			 (reply ? MEMPAGER_REPLY : 0),
+	};
+	struct mempager_receive r = {
+		.size = sizeof(r), .flags = MEMPAGER_RECEIVE_SUPPLY,
+		.msgs = (uintptr_t)msgs, .msgs_max = max,
+		.data = (uintptr_t)data, .data_size = data_size,
+		.supply = (uintptr_t)&ds,
+	};
+
+	if (max < 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ioctl(control.fd, MEMPAGER_RECEIVE, &r) ? -1 : (int)r.out_msgs;
+}
+
 static kern_return_t mp_attributes(memory_object_control_t c,
 				   unsigned long cmd, uint32_t flags,
 				   boolean_t may_cache,

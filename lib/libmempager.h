@@ -157,6 +157,21 @@ int mempager_receive(int fd, struct mempager_msg *msgs, int max);
 int mempager_receive_data(int fd, struct mempager_msg *msgs, int max,
 			  void *data, size_t data_size);
 
+/*
+ * memory_object_data_supply() and then mempager_receive_data() in one
+ * system call (MEMPAGER_RECEIVE_SUPPLY), as a Mach server's mach_msg()
+ * sends its reply and receives the next request. Returns the number of
+ * messages received, 0 when the supply was done but nothing could be
+ * received (mempager_receive_data() tells why), or -1 and errno when the
+ * supply failed (nothing was received then).
+ */
+int mempager_supply_receive(memory_object_control_t control,
+			    vm_offset_t offset, const void *page_data,
+			    vm_size_t count, vm_prot_t lock_value,
+			    boolean_t precious, boolean_t reply,
+			    struct mempager_msg *msgs, int max, void *data,
+			    size_t data_size);
+
 kern_return_t memory_object_ready(memory_object_control_t control,
 				  boolean_t may_cache,
 				  memory_object_copy_strategy_t copy_strategy);

@@ -314,6 +314,88 @@ TEST_F(pager, read_fault_maps_resident_neighbours)
 	munmap(p, NPAGES * PS);
 }
 
+/*
+ * MEMPAGER_RECEIVE_SUPPLY: the answer to one request and the receipt of
+ * the next in one call; a failed supply receives nothing; once the supply
+ * is done the call succeeds, with no message when none can be had.
+ */
+TEST_F(pager, supply_then_receive_in_one_call)
+{
+	unsigned char *p = map_ready(_metadata, &self->tp, 0);
+	struct mempager_data_supply ds = { .size = sizeof(ds) };
+	struct mempager_receive r = { .size = sizeof(r) };
+	struct mempager_msg m[2];
+	char *buf = malloc(PS);
+	pid_t a, b;
+	int n;
+
+	a = tp_touch_child(p + 1 * PS, 0, tp_byte(1, 0, 4));
+	expect_request(_metadata, &self->tp, 1, VM_PROT_READ);
+	b = tp_touch_child(p + 2 * PS, 0, tp_byte(2, 0, 4));
+	/* Wait until b's request is queued, without taking it. */
+	{
+		struct pollfd pf = { .fd = self->tp.mfd, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&pf, 1, TP_TIMEOUT_MS));
+	}
+	tp_fill(buf, 1, 4);
+	n = mempager_supply_receive(self->tp.ctl, 1 * PS, buf, PS, 0, 0, 0,
+				    m, 2, NULL, 0);
+	ASSERT_EQ(1, n) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(MEMPAGER_MSG_DATA_REQUEST, m[0].type);
+	EXPECT_EQ(2 * PS, m[0].request.offset);
+	EXPECT_TRUE(tp_exited_ok(tp_wait(a, TP_TIMEOUT_MS)));
+
+	/* A supply that fails (past the end) receives nothing. */
+	a = tp_touch_child(p + 3 * PS, 0, tp_byte(3, 0, 4));
+	{
+		struct pollfd pf = { .fd = self->tp.mfd, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&pf, 1, TP_TIMEOUT_MS));
+	}
+	n = mempager_supply_receive(self->tp.ctl, NPAGES * PS, buf, PS, 0, 0,
+				    0, m, 2, NULL, 0);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EOVERFLOW, errno);
+	expect_request(_metadata, &self->tp, 3, VM_PROT_READ);
+
+	/* Supplied, then nothing queued on a non-blocking fd: 0 messages. */
+	ASSERT_EQ(0, fcntl(self->tp.mfd, F_SETFL, O_NONBLOCK));
+	tp_fill(buf, 2, 4);
+	n = mempager_supply_receive(self->tp.ctl, 2 * PS, buf, PS, 0, 0, 0,
+				    m, 2, NULL, 0);
+	EXPECT_EQ(0, n);
+	EXPECT_TRUE(tp_exited_ok(tp_wait(b, TP_TIMEOUT_MS)));
+	tp_fill(buf, 3, 4);
+	EXPECT_EQ(0, mempager_supply_receive(self->tp.ctl, 3 * PS, buf, PS,
+					     0, 0, 0, m, 2, NULL, 0));
+	EXPECT_TRUE(tp_exited_ok(tp_wait(a, TP_TIMEOUT_MS)));
+	/* A plain receive then says why: nothing queued. */
+	EXPECT_EQ(-1, mempager_receive_data(self->tp.mfd, m, 2, NULL, 0));
+	EXPECT_EQ(EAGAIN, errno);
+
+	/* Unknown flags, or a supply address without the flag. */
+	r.msgs = (uintptr_t)m;
+	r.msgs_max = 2;
+	r.flags = 2;
+	EXPECT_EQ(-1, ioctl(self->tp.mfd, MEMPAGER_RECEIVE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.flags = 0;
+	r.supply = (uintptr_t)&ds;
+	EXPECT_EQ(-1, ioctl(self->tp.mfd, MEMPAGER_RECEIVE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	/* A bad supply structure: its own size is checked. */
+	r.flags = MEMPAGER_RECEIVE_SUPPLY;
+	ds.size = 4;
+	EXPECT_EQ(-1, ioctl(self->tp.mfd, MEMPAGER_RECEIVE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.supply = 16;
+	EXPECT_EQ(-1, ioctl(self->tp.mfd, MEMPAGER_RECEIVE, &r));
+	EXPECT_EQ(EFAULT, errno);
+	free(buf);
+	munmap(p, NPAGES * PS);
+}
+
 /* 10, 11: KERN_MEMORY_PRESENT with the first present offset; replies only when asked. */
 TEST_F(pager, item10_11_supply_completed_and_present)
 {

@@ -38,8 +38,12 @@
  *         received with MEMPAGER_RECEIVE; the peer read()s the same bytes
  *         from a memfd in chunks of the same size
  *
- * Every pager loop, mempager's and userfaultfd's alike, is a blocking
- * read(2) of up to 16 messages and one ioctl per message: no poll(2).
+ * Every pager loop is blocking, with no poll(2), and uses the cheapest
+ * calls its interface has: userfaultfd's read(2)s up to 16 messages and
+ * makes one ioctl per message; mempager's does the same, except that the
+ * answer to the last message of a batch travels with the receipt of the
+ * next batch (MEMPAGER_RECEIVE with MEMPAGER_RECEIVE_SUPPLY, one system
+ * call, like a Mach server's mach_msg), which userfaultfd has no call for.
  * Times are wall-clock nanoseconds per page of the timed part only (the
  * touches, case 4's second mmap(2) included, or lock_request plus the
  * receive loop); set-up, verification and tear-down are not timed.
@@ -542,13 +546,18 @@ struct bn_pager_arg {
 
 static struct bn_pager_arg bn_pager_args[BENCH_MAX_PAGERS];
 
-static void bn_mp_answer(struct bn_pager *pg, const struct mempager_msg *m)
+/*
+ * Answer a data_request. With @defer, a supply is not made but left in
+ * *@defer for the next receive to carry: returns true then.
+ */
+static bool bn_mp_answer(struct bn_pager *pg, const struct mempager_msg *m,
+			 struct mempager_data_supply *defer)
 {
 	size_t first, n;
 	int ret;
 
 	if (m->type != MEMPAGER_MSG_DATA_REQUEST)
-		return;
+		return false;
 	atomic_fetch_add(&pg->requests, 1);
 	first = m->request.offset / bn_ps;
 	n = pg->npages - first < pg->cluster ? pg->npages - first :
@@ -561,6 +570,10 @@ static void bn_mp_answer(struct bn_pager *pg, const struct mempager_msg *m)
 			.data = (uintptr_t)(pg->store + first * bn_ps),
 		};
 
+		if (defer) {
+			*defer = ds;
+			return true;
+		}
 		ret = ioctl(pg->fd, MEMPAGER_DATA_SUPPLY, &ds);
 	} else {
 		struct mempager_data_range dr = {
@@ -573,6 +586,34 @@ static void bn_mp_answer(struct bn_pager *pg, const struct mempager_msg *m)
 	}
 	if (ret)
 		atomic_fetch_add(&pg->errors, 1);
+	return false;
+}
+
+/*
+ * mempager's receive: a read(2), or with a deferred supply in *@pending
+ * the supply and the receive in one MEMPAGER_RECEIVE. Returns the bytes
+ * of messages received, or -1 and errno.
+ */
+static ssize_t bn_mp_receive(struct bn_pager *pg, struct mempager_msg *msgs,
+			     struct mempager_data_supply *pending,
+			     bool *have_pending)
+{
+	struct mempager_receive r = {
+		.size = sizeof(r), .flags = MEMPAGER_RECEIVE_SUPPLY,
+		.msgs = (uintptr_t)msgs, .msgs_max = BENCH_MSGS,
+		.supply = (uintptr_t)pending,
+	};
+
+	if (!*have_pending)
+		return read(pg->fd, msgs, BENCH_MSGS * sizeof(*msgs));
+	*have_pending = false;
+	if (ioctl(pg->fd, MEMPAGER_RECEIVE, &r)) {
+		/* The supply failed: count it, receive nothing. */
+		atomic_fetch_add(&pg->errors, 1);
+		errno = EAGAIN;
+		return -1;
+	}
+	return r.out_msgs * sizeof(*msgs);
 }
 
 static void bn_uffd_answer(struct bn_pager *pg, const struct uffd_msg *m)
@@ -625,11 +666,16 @@ static void *bn_pager_thread(void *arg)
 		struct uffd_msg uf[BENCH_MSGS];
 	} buf;
 	size_t size = pg->uffd ? sizeof(buf.uf[0]) : sizeof(buf.mp[0]);
+	struct mempager_data_supply pending;
+	bool have_pending = false;
 	ssize_t n, i;
 
 	bn_pin_self(pg->cpu);
 	while (!atomic_load(&pg->stop)) {
-		n = read(pg->fd, &buf, BENCH_MSGS * size);
+		if (pg->uffd)
+			n = read(pg->fd, &buf, BENCH_MSGS * size);
+		else
+			n = bn_mp_receive(pg, buf.mp, &pending, &have_pending);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -640,10 +686,14 @@ static void *bn_pager_thread(void *arg)
 		for (i = 0; i < n / (ssize_t)size; i++) {
 			if (pg->uffd)
 				bn_uffd_answer(pg, &buf.uf[i]);
-			else
-				bn_mp_answer(pg, &buf.mp[i]);
+			else if (bn_mp_answer(pg, &buf.mp[i],
+					      i == n / (ssize_t)size - 1 ?
+					      &pending : NULL))
+				have_pending = true;
 		}
 	}
+	if (have_pending && ioctl(pg->fd, MEMPAGER_DATA_SUPPLY, &pending))
+		atomic_fetch_add(&pg->errors, 1);
 	atomic_store(&pg->exited[a->idx], 1);
 	return NULL;
 }

@@ -282,7 +282,7 @@ struct mempager_attributes {
  * at the first page already present; with MEMPAGER_REPLY the
  * MEMPAGER_MSG_SUPPLY_COMPLETED message reports MEMPAGER_KERN_MEMORY_PRESENT
  * and that page's offset. Bad arguments fail the call before anything
- * changes. Pages are copied in batches of 16: on EFAULT or ENOMEM (or
+ * changes. Pages are copied in batches of 64: on EFAULT or ENOMEM (or
  * ENOENT when the object is terminated meanwhile) the batches before the
  * failing one stay installed and no reply is sent.
  */
@@ -443,13 +443,15 @@ struct mempager_synchronize_completed {
  * struct mempager_receive - ioctl(MEMPAGER_RECEIVE): take kernel messages
  *	and the page data they carry
  * @size: sizeof(struct mempager_receive)
- * @flags: Must be 0
+ * @flags: 0, or MEMPAGER_RECEIVE_SUPPLY
  * @msgs: User address of an array of &struct mempager_msg
  * @msgs_max: Its length (at least 1)
  * @out_msgs: Messages written
  * @data: User address of a buffer for page data
  * @data_size: Its size in bytes
  * @out_data: Bytes of page data written
+ * @supply: With MEMPAGER_RECEIVE_SUPPLY: user address of a
+ *	&struct mempager_data_supply to perform before receiving
  *
  * Like read(2) on the manager fd (it waits for a first message unless the
  * fd is O_NONBLOCK: EAGAIN), but also delivers the page data of
@@ -457,6 +459,17 @@ struct mempager_synchronize_completed {
  * says where in @data its bytes are. Delivery stops before a message whose
  * data does not fit; EMSGSIZE when not even the first one fits. One call
  * takes any number of pages: no syscall per page.
+ *
+ * With MEMPAGER_RECEIVE_SUPPLY the call first performs the data_supply at
+ * @supply, exactly as MEMPAGER_DATA_SUPPLY would, then receives: a pager's
+ * answer and its wait for the next message in one system call, as a Mach
+ * server's mach_msg(MACH_SEND_MSG | MACH_RCV_MSG) sends its reply and
+ * receives the next request. An error then means that the supply failed
+ * and nothing was received. Once the supply is done the call succeeds: if
+ * the receive cannot deliver (a signal, O_NONBLOCK with nothing queued, the
+ * first message's data too large, a bad buffer) @out_msgs is 0, and a
+ * plain MEMPAGER_RECEIVE tells why. The call is never restarted after the
+ * supply.
  */
 struct mempager_receive {
 	__u32 size;
@@ -467,7 +480,11 @@ struct mempager_receive {
 	__aligned_u64 data;
 	__aligned_u64 data_size;
 	__aligned_u64 out_data;
+	__aligned_u64 supply;
 };
+
+/* MEMPAGER_RECEIVE flags */
+#define MEMPAGER_RECEIVE_SUPPLY _BITUL(0)
 
 #define MEMPAGER_RECEIVE _IO(MEMPAGER_TYPE, MEMPAGER_CMD_RECEIVE)
 
