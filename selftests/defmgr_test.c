@@ -13,7 +13,6 @@
 #include "kselftest_harness.h"
 #include "pager_util.h"
 
-#define PARAM "/sys/module/mempager/parameters/max_resident_percent"
 #define BATCH 64
 
 /* A default manager that keeps pages in memory. */
@@ -119,22 +118,6 @@ static int dm_register(int fd)
 	return ioctl(fd, MEMPAGER_SET_DEFAULT_MANAGER, &dm);
 }
 
-static int set_param(const char *val, char *old, size_t oldlen)
-{
-	int fd = open(PARAM, O_RDWR);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	if (old) {
-		n = pread(fd, old, oldlen - 1, 0);
-		old[n > 0 ? n : 0] = 0;
-	}
-	n = pwrite(fd, val, strlen(val), 0);
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 static uint64_t word(size_t pg, size_t i)
 {
 	return ((uint64_t)pg << 24) ^ (i * 2654435761ULL) ^ 0x5a5a;
@@ -179,7 +162,7 @@ TEST(no_default_manager_keeps_memory_resident)
 	unsigned char *p;
 	size_t i, n = 2048;
 
-	ASSERT_EQ(0, set_param("1\n", old, sizeof(old)));
+	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
 	p = mmap(NULL, n * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	for (i = 0; i < n; i++)
@@ -189,7 +172,7 @@ TEST(no_default_manager_keeps_memory_resident)
 		ASSERT_EQ((unsigned char)i, p[i * PS]);
 	munmap(p, n * PS);
 	close(fd);
-	set_param(old, NULL, 0);
+	tp_set_resident_percent(old, NULL, 0);
 }
 
 /* 40: create at first page-out, initialize then return, zeros via unavailable. */
@@ -229,7 +212,7 @@ TEST_F_TIMEOUT(slow, item40_temporary_memory_pages_out_and_in, 600)
 	usleep(TP_QUIET_MS * 1000);
 	EXPECT_EQ(0, d.creates);
 
-	ASSERT_EQ(0, set_param("1\n", old, sizeof(old)));
+	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
 	/* Write every page but the last 16, which stay never written. */
 	for (pg = 0; pg < d.npages - 16; pg++)
 		for (i = 0; i < PS / 8; i += 61)
@@ -246,7 +229,7 @@ TEST_F_TIMEOUT(slow, item40_temporary_memory_pages_out_and_in, 600)
 	for (pg = 0; pg < d.npages / 2; pg++)
 		bad += p[pg * PS / 8] != ~word(pg, 0);
 	EXPECT_EQ(0, bad);
-	set_param(old, NULL, 0);
+	tp_set_resident_percent(old, NULL, 0);
 
 	munmap(p, d.npages * PS);
 	close(fd);
@@ -287,10 +270,10 @@ TEST(replacing_the_default_manager)
 	fd = mempager_open();
 	p = mmap(NULL, n * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, set_param("1\n", old, sizeof(old)));
+	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
 	for (i = 0; i < n; i++)
 		p[i * PS] = 1;
-	set_param(old, NULL, 0);
+	tp_set_resident_percent(old, NULL, 0);
 	usleep(TP_QUIET_MS * 1000);
 	d.stop = 1;
 	pthread_join(th, NULL);

@@ -882,7 +882,6 @@ TEST(copy_call_served)
 }
 
 /* A default manager built on memory_object_default_server(). */
-#define RESIDENT_PARAM "/sys/module/mempager/parameters/max_resident_percent"
 #define DM_PAGES	4096	/* 16 MiB: well over 1% of the guest's RAM */
 #define DM_UNWRITTEN	16	/* the last pages, never written */
 #define DM_BATCH	64
@@ -1042,22 +1041,6 @@ static void *dsv_thread(void *arg)
 	return NULL;
 }
 
-static int set_resident_percent(const char *val, char *old, size_t oldlen)
-{
-	int fd = open(RESIDENT_PARAM, O_RDWR);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	if (old) {
-		n = pread(fd, old, oldlen - 1, 0);
-		old[n > 0 ? n : 0] = 0;
-	}
-	n = pwrite(fd, val, strlen(val), 0);
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 FIXTURE(defmgr) {
 	int unused;
 };
@@ -1100,7 +1083,7 @@ TEST_F_TIMEOUT(defmgr, default_server_serves_create_and_initialize, 300)
 	p = mmap(NULL, DM_PAGES * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, set_resident_percent("1\n", old, sizeof(old)));
+	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
 	for (pg = 0; pg < DM_PAGES - DM_UNWRITTEN; pg++) {
 		word = dsv_word(pg);
 		memcpy(p + pg * PS + dsv_pos(pg), &word, 8);
@@ -1110,7 +1093,7 @@ TEST_F_TIMEOUT(defmgr, default_server_serves_create_and_initialize, 300)
 		memcpy(&word, p + pg * PS + dsv_pos(pg), 8);
 		bad += word != (pg < DM_PAGES - DM_UNWRITTEN ? dsv_word(pg) : 0);
 	}
-	set_resident_percent(old, NULL, 0);
+	tp_set_resident_percent(old, NULL, 0);
 	EXPECT_EQ(0, bad);
 	munmap(p, DM_PAGES * PS);
 	close(fd);

@@ -271,6 +271,29 @@ static inline int tp_heavy_wanted(const char *name)
 	return !list || strstr(list, name);
 }
 
+#define TP_RESIDENT_PARAM "/sys/module/mempager/parameters/max_resident_percent"
+
+/*
+ * Write @val to the module parameter max_resident_percent, first reading
+ * the old value into @old (@oldlen bytes) unless @old is NULL: 0 or -1.
+ */
+static inline int tp_set_resident_percent(const char *val, char *old,
+					  size_t oldlen)
+{
+	int fd = open(TP_RESIDENT_PARAM, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	if (old) {
+		n = pread(fd, old, oldlen - 1, 0);
+		old[n > 0 ? n : 0] = 0;
+	}
+	n = pwrite(fd, val, strlen(val), 0);
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
 /* memory_object_lock_request through the raw ioctl; 0 or -1 and errno. */
 static inline int tp_lock(struct tpager *tp, size_t first, size_t npages,
 			  unsigned int should_return, int flush,

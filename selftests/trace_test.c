@@ -42,6 +42,22 @@ static char *read_trace(void)
 	return buf;
 }
 
+/* Clear the trace and enable the mempager events: 0 or -1. */
+static int trace_start(void)
+{
+	if (write_file(TRACING "/trace", ""))
+		return -1;
+	return write_file(TRACING "/events/mempager/enable", "1");
+}
+
+/* Disable the events and return the trace (caller frees), or NULL. */
+static char *trace_stop(void)
+{
+	if (write_file(TRACING "/events/mempager/enable", "0"))
+		return NULL;
+	return read_trace();
+}
+
 TEST(fault_round_trip_events)
 {
 	struct tpager tp;
@@ -51,8 +67,7 @@ TEST(fault_round_trip_events)
 
 	if (access(TRACING "/events/mempager", F_OK))
 		SKIP(return, "no tracefs with mempager events: %s", strerror(errno));
-	ASSERT_EQ(0, write_file(TRACING "/trace", ""));
-	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "1"));
+	ASSERT_EQ(0, trace_start());
 
 	ASSERT_EQ(0, tp_create(&tp, 4, 0600));
 	p = map_ready(_metadata, &tp, 0);
@@ -61,8 +76,7 @@ TEST(fault_round_trip_events)
 	ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, 2, 1, 0));
 	EXPECT_TRUE(tp_exited_ok(tp_wait(pid, TP_TIMEOUT_MS)));
 
-	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "0"));
-	trace = read_trace();
+	trace = trace_stop();
 	ASSERT_NE(NULL, trace);
 	EXPECT_NE(NULL, strstr(trace, "mempager_msg: ")) TH_LOG("%s", trace);
 	EXPECT_NE(NULL, strstr(trace, " init seqno=1"));
@@ -106,8 +120,7 @@ TEST(answer_wakes_only_its_fault)
 
 	if (access(TRACING "/events/mempager", F_OK))
 		SKIP(return, "no tracefs with mempager events: %s", strerror(errno));
-	ASSERT_EQ(0, write_file(TRACING "/trace", ""));
-	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "1"));
+	ASSERT_EQ(0, trace_start());
 
 	ASSERT_EQ(0, tp_create(&tp, 4, 0600));
 	p = map_ready(_metadata, &tp, 0);
@@ -121,8 +134,7 @@ TEST(answer_wakes_only_its_fault)
 	ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, 2, 1, 0));
 	EXPECT_TRUE(tp_exited_ok(tp_wait(b, TP_TIMEOUT_MS)));
 
-	ASSERT_EQ(0, write_file(TRACING "/events/mempager/enable", "0"));
-	trace = read_trace();
+	trace = trace_stop();
 	ASSERT_NE(NULL, trace);
 	snprintf(retried, sizeof(retried), "name=%llu pgoff=2 0x400",
 		 (unsigned long long)tp.name);
