@@ -35,7 +35,11 @@ def main():
     kmemleak = True
     splats = []
     leaks = []
+    host_exit = None   # how QEMU ended, when not on its own with status 0
     for line in lines:
+        if line.startswith("@@HOST qemu-exit "):
+            host_exit = line[len("@@HOST qemu-exit "):]
+            continue
         if SPLATS.search(line) and not line.startswith("@@MP"):
             splats.append(line)
         m = re.match(r"^@@MP (\S+) ?(.*)$", line)
@@ -91,6 +95,9 @@ def main():
     if section is not None and isinstance(section, tuple):
         add("not ok", f"{section[1]} completed", "the VM stopped inside it")
     add("ok" if done else "not ok", "vm reached the end of its tests")
+    # A VM killed from the host prints nothing: say so.
+    add("not ok" if host_exit else "ok", "qemu exited by itself",
+        f"qemu-exit {host_exit}" if host_exit else "")
     if kmemleak:
         add("not ok" if leaks else "ok", "kmemleak: no leaks",
             f"{len(leaks)} leaks" if leaks else "")

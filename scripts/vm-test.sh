@@ -15,6 +15,13 @@
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
 # MEMPAGER_KVM=1 uses KVM instead of TCG (not on these build machines).
+# QEMU_EXTRA adds QEMU options (e.g. "-d guest_errors,cpu_reset -D FILE"),
+# KCMD_EXTRA kernel command line options (e.g. ignore_loglevel).
+#
+# The log is only parsed once QEMU is gone: QEMU appends to it (so the
+# status line added here is never overwritten), and if the timeout wrapper
+# returns while QEMU lives on (killed from outside) QEMU is stopped first.
+# A QEMU exit status other than 0 becomes a failed result.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -60,16 +67,45 @@ disk="$build/scratch-$lane.img"
 rm -f "$disk"
 truncate -s "${VM_DISK:-2G}" "$disk"
 
+pidfile="$build/qemu-$lane.pid"
+rm -f "$pidfile"
+# Never leave a QEMU behind, whatever ends this script.
+stop_qemu() {
+	local pid
+	pid=$(cat "$pidfile" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+}
+trap stop_qemu EXIT
+trap 'exit 130' INT TERM HUP
+
 accel="-accel tcg -cpu max"
 [ "${MEMPAGER_KVM:-0}" = 1 ] && accel="-accel kvm -cpu host"
 echo "vm-test: booting $lane lane ($(basename "$kernel"))" >&2
+# The log is opened for appending: see above.
+: >"$log"
+rc=0
 # shellcheck disable=SC2086
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp 2 \
-	-nographic -no-reboot -nic none \
+	-nographic -no-reboot -nic none -pidfile "$pidfile" \
 	-drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
 	-kernel "$kernel" -initrd "$build/initramfs-$lane.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5 rdinit=/init" \
-	</dev/null >"$log" 2>&1 || echo "vm-test: qemu exited with $?" >>"$log"
-rm -f "$disk"
+	${QEMU_EXTRA:-} \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5 rdinit=/init ${KCMD_EXTRA:-}" \
+	</dev/null >>"$log" 2>&1 || rc=$?
+if pid=$(cat "$pidfile" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+	# timeout itself was killed: QEMU would go on writing the log.
+	stop_qemu
+	echo "@@HOST qemu-exit outlived-timeout" >>"$log"
+elif [ "$rc" = 124 ]; then
+	echo "@@HOST qemu-exit timeout VM_TIMEOUT=${VM_TIMEOUT:-1500}s" >>"$log"
+elif [ "$rc" != 0 ]; then
+	echo "@@HOST qemu-exit status $rc" >>"$log"
+fi
+rm -f "$disk" "$pidfile"
 
 python3 "$SCRIPTS_DIR/parse-vm-log.py" "$lane" "$log" "$build/$lane.summary"
