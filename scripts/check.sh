@@ -33,10 +33,10 @@ stock_img=$("$SCRIPTS_DIR/stock-kernel.sh") || die "stock kernel download failed
 stock61_img=$("$SCRIPTS_DIR/stock-kernel.sh" "$STOCK_61") ||
 	die "stock 6.1 kernel download failed"
 
-lane() { # lane NAME KERNEL_IMAGE KDIR
+lane() { # lane NAME KERNEL_IMAGE KDIR [TEST_DIR]
 	local mod
 	if mod=$("$SCRIPTS_DIR/build-module.sh" "$1" "$3"); then
-		"$SCRIPTS_DIR/vm-test.sh" "$1" "$2" "$mod" "$build/selftests"
+		"$SCRIPTS_DIR/vm-test.sh" "$1" "$2" "$mod" "${4:-$build/selftests}"
 	else
 		echo "0 1 0" >"$build/$1.summary"
 		echo "not ok - $1: module build"
@@ -47,10 +47,17 @@ lane() { # lane NAME KERNEL_IMAGE KDIR
 # The long ones (minutes under TCG) run where they tell most and cost least:
 # the object-larger-than-RAM test on the debug kernel (KASAN on reclaim)
 # and on stock 6.12, the default pager's 2x RAM test (twice_ram) on stock
-# 6.12.
+# 6.12 and, in a smaller guest of its own (its time grows with RAM), on the
+# debug kernel.
 export VM_TIMEOUT=${VM_TIMEOUT:-2700}
 MEMPAGER_HEAVY=pressure WITH_KUNIT=1 VM_MEM=384M \
 	lane debug "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir"
+twice="$build/selftests-twice"
+rm -rf "$twice"
+mkdir -p "$twice"
+cp "$build/selftests/defpager_test" "$twice/"
+MEMPAGER_HEAVY=twice_ram VM_MEM=256M \
+	lane debug-twice "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir" "$twice"
 MEMPAGER_HEAVY="pressure twice_ram" EXTRA_MODULES=$(stock_module virtio_blk) \
 	VM_MEM=384M lane stock "$stock_img" "/usr/src/linux-headers-$(stock_kver)"
 # Debian 12's default kernel, 6.1 LTS, as most users of Debian 12 run it.
