@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Test dkms.conf: build mempager.ko with DKMS for Debian's stock 6.12
-# kernel (not the running one: -k and --kernelsourcedir), from the sources
-# `make dkms-source` copies, in a temporary source and DKMS tree, and check
-# the module's vermagic. Installs Debian's dkms package when missing.
+# Test dkms.conf: build mempager.ko with DKMS for Debian's stock 6.12 and
+# 6.1 kernels (not the running one: -k and --kernelsourcedir), from the
+# sources `make dkms-source` copies, in a temporary source and DKMS tree,
+# and check the modules' vermagic. Installs Debian's dkms package when missing.
 #
 # The real /usr/src and /var/lib/dkms are left alone: the trees are given
 # with --sourcetree and --dkmstree, and dkms's module signing key (which it
@@ -11,7 +11,7 @@
 # private mount namespace; where there is none, a key this run created is
 # removed again.
 #
-# Prints one TAP-like line; writes build/dkms.summary ("passed failed
+# Prints one TAP-like line per kernel; writes build/dkms.summary ("passed failed
 # skipped") and dkms's output to build/dkms.log.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -19,17 +19,9 @@ export PATH="$PATH:/sbin:/usr/sbin"
 
 build="$TOP_DIR/build"
 log="$build/dkms.log"
-kver=$(stock_kver)
-kdir="/usr/src/linux-headers-$kver"
-name="dkms: build for $kver"
 
-report() { # report PROBLEM: ok when PROBLEM is empty; exits
-	if [ -z "$1" ]; then
-		echo "ok - $name"
-		echo "1 0 0" >"$build/dkms.summary"
-		exit 0
-	fi
-	echo "not ok - $name"
+report() { # report PROBLEM: a failure before any build; exits
+	echo "not ok - dkms: set-up"
 	echo "    $1"
 	tail -30 "$log" | sed 's/^/    /'
 	echo "0 1 0" >"$build/dkms.summary"
@@ -63,7 +55,6 @@ else
 	done
 fi
 
-[ -d "$kdir" ] || report "no kernel headers in $kdir"
 ver=$(sed -n 's/^PACKAGE_VERSION="*\([^"]*\)"*$/\1/p' "$TOP_DIR/dkms.conf")
 [ -n "$ver" ] || report "no PACKAGE_VERSION in dkms.conf"
 
@@ -77,15 +68,41 @@ make -s -C "$TOP_DIR" dkms-source DKMS_SOURCE_TREE="$tmp/src" >>"$log" 2>&1 ||
 	report "make dkms-source failed"
 dkms add -m mempager -v "$ver" "${trees[@]}" >>"$log" 2>&1 ||
 	report "dkms add failed"
-if ! dkms build -m mempager -v "$ver" -k "$kver" --kernelsourcedir "$kdir" \
-	"${trees[@]}" >>"$log" 2>&1; then
-	cat "$tmp/dkms/mempager/$ver/build/make.log" >>"$log" 2>/dev/null
-	report "dkms build failed"
-fi
+build_for() { # build_for KVER: prints what went wrong, or nothing
+	local kver=$1 kdir="/usr/src/linux-headers-$1" ko vermagic
 
-ko=$(find "$tmp/dkms/mempager/$ver/$kver" -name 'mempager.ko*' -path '*/module/*' | head -n 1)
-[ -n "$ko" ] || report "dkms built no mempager.ko"
-vermagic=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
-echo "built ${ko#"$tmp/"}, vermagic $vermagic, signer $(modinfo -F signer "$ko")" >>"$log"
-[ "$vermagic" = "$kver" ] || report "${ko##*/} has vermagic '$vermagic', not $kver"
-report ""
+	if [ ! -d "$kdir" ]; then
+		echo "no kernel headers in $kdir"
+		return
+	fi
+	if ! dkms build -m mempager -v "$ver" -k "$kver" --kernelsourcedir "$kdir" \
+		"${trees[@]}" >>"$log" 2>&1; then
+		cat "$tmp/dkms/mempager/$ver/build/make.log" >>"$log" 2>/dev/null
+		echo "dkms build failed"
+		return
+	fi
+	ko=$(find "$tmp/dkms/mempager/$ver/$kver" -name 'mempager.ko*' -path '*/module/*' | head -n 1)
+	if [ -z "$ko" ]; then
+		echo "dkms built no mempager.ko"
+		return
+	fi
+	vermagic=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+	echo "built ${ko#"$tmp/"}, vermagic $vermagic, signer $(modinfo -F signer "$ko")" >>"$log"
+	[ "$vermagic" = "$kver" ] || echo "${ko##*/} has vermagic '$vermagic', not $kver"
+}
+
+passed=0 failed=0
+for kver in "$(stock_kver)" "$(stock_kver "$STOCK_61")"; do
+	problem=$(build_for "$kver")
+	if [ -z "$problem" ]; then
+		echo "ok - dkms: build for $kver"
+		passed=$((passed + 1))
+	else
+		echo "not ok - dkms: build for $kver"
+		echo "    $problem"
+		tail -30 "$log" | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed $failed 0" >"$build/dkms.summary"
+[ "$failed" -eq 0 ]
