@@ -23,22 +23,6 @@
 
 #define NOBODY 65534
 
-static const char *tools_dir(void)
-{
-	static char dir[PATH_MAX];
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (getenv("MEMPAGER_TOOLS"))
-		return getenv("MEMPAGER_TOOLS");
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return "/tools";
-	exe[n] = 0;
-	snprintf(dir, sizeof(dir), "%s/../tools", dirname(exe));
-	return dir;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -91,7 +75,7 @@ static int daemon_start(struct daemon *d, const char *file, const char *flag)
 	long long deadline;
 	int s, status;
 
-	snprintf(path, sizeof(path), "%s/mempager-defpager", tools_dir());
+	snprintf(path, sizeof(path), "%s/mempager-defpager", tp_tools_dir());
 	if (access(path, X_OK))
 		return -1;
 	d->pid = fork();
@@ -273,7 +257,7 @@ FIXTURE_SETUP(defpager)
 	ASSERT_EQ(0, daemon_start(&self->d, file,
 				  self->registered ? NULL : "--no-register"))
 		TH_LOG("the daemon did not start (%s/mempager-defpager):\n%s",
-		       tools_dir(), daemon_log(&self->d));
+		       tp_tools_dir(), daemon_log(&self->d));
 	self->s = dp_connect(self->d.sock);
 	ASSERT_LE(0, self->s);
 }
@@ -778,19 +762,6 @@ TEST_F(defpager, restart_keeps_resident_pages)
 	close(fd);
 }
 
-static size_t mem_total_pages(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	unsigned long kb = 0;
-
-	if (f) {
-		if (fscanf(f, "MemTotal: %lu kB", &kb) != 1)
-			kb = 0;
-		fclose(f);
-	}
-	return kb * 1024 / PS;
-}
-
 static uint64_t word(size_t pg, size_t i)
 {
 	return ((uint64_t)pg << 20) ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0xd5;
@@ -846,7 +817,7 @@ FIXTURE_TEARDOWN(defpager_disk)
 TEST_F_TIMEOUT(defpager_disk, temporary_memory_twice_ram, 3000)
 {
 	struct dp_info_reply info0, info1, info2, info3;
-	size_t ram = mem_total_pages(), npages = 2 * ram, pg, i, bad = 0;
+	size_t ram = tp_mem_total_pages(), npages = 2 * ram, pg, i, bad = 0;
 	struct dp_object_entry e;
 	long long t0, t1, t2;
 	uint64_t name;

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdint.h>
@@ -269,6 +271,41 @@ static inline int tp_heavy_wanted(const char *name)
 	const char *list = getenv("MEMPAGER_HEAVY");
 
 	return !list || strstr(list, name);
+}
+
+/*
+ * Where the example pagers are: $MEMPAGER_TOOLS, else ../tools beside the
+ * test binary (build/tools next to build/selftests, /tools in the VM).
+ * Half of PATH_MAX, so that callers' PATH_MAX buffers hold it and a name.
+ */
+static inline const char *tp_tools_dir(void)
+{
+	static char dir[PATH_MAX / 2];
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (getenv("MEMPAGER_TOOLS"))
+		return getenv("MEMPAGER_TOOLS");
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return "/tools";
+	exe[n] = 0;
+	snprintf(dir, sizeof(dir), "%s/../tools", dirname(exe));
+	return dir;
+}
+
+/* The guest's RAM (MemTotal) in pages, 0 if unknown. */
+static inline size_t tp_mem_total_pages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	unsigned long kb = 0;
+
+	if (f) {
+		if (fscanf(f, "MemTotal: %lu kB", &kb) != 1)
+			kb = 0;
+		fclose(f);
+	}
+	return kb * 1024 / PS;
 }
 
 #define TP_RESIDENT_PARAM "/sys/module/mempager/parameters/max_resident_percent"

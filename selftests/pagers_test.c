@@ -14,27 +14,11 @@
 
 #define RUN_TIMEOUT_MS (6 * TP_TIMEOUT_MS)
 
-static const char *tools_dir(void)
-{
-	static char dir[PATH_MAX];
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (getenv("MEMPAGER_TOOLS"))
-		return getenv("MEMPAGER_TOOLS");
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return "/tools";
-	exe[n] = 0;
-	snprintf(dir, sizeof(dir), "%s/../tools", dirname(exe));
-	return dir;
-}
-
 /* Where a tool is; fails the test when it is not there. */
 static void tool_path(struct __test_metadata *_metadata, const char *name,
 		      char *path)
 {
-	snprintf(path, PATH_MAX, "%s/%s", tools_dir(), name);
+	snprintf(path, PATH_MAX, "%s/%s", tp_tools_dir(), name);
 	ASSERT_EQ(0, access(path, X_OK))
 		TH_LOG("%s: %s (copy build/tools into the VM, or set MEMPAGER_TOOLS)",
 		       path, strerror(errno));
@@ -53,7 +37,7 @@ static int run(struct __test_metadata *_metadata, char **argv,
 	int fd;
 
 	tool_path(_metadata, argv[0], path);
-	snprintf(env, sizeof(env), "%s:%s", tools_dir(), getenv("PATH") ?: "/bin");
+	snprintf(env, sizeof(env), "%s:%s", tp_tools_dir(), getenv("PATH") ?: "/bin");
 	pid = fork();
 	if (!pid) {
 		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);

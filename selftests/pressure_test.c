@@ -157,19 +157,6 @@ static void *pager_thread(void *arg)
 	return NULL;
 }
 
-static size_t mem_total_pages(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	unsigned long kb = 0;
-
-	if (f) {
-		if (fscanf(f, "MemTotal: %lu kB", &kb) != 1)
-			kb = 0;
-		fclose(f);
-	}
-	return kb * 1024 / PS;
-}
-
 FIXTURE(pressure) {
 	int unused;
 };
@@ -203,7 +190,7 @@ TEST_F_TIMEOUT(pressure, object_larger_than_ram_survives, 1200)
 	if (b.disk < 0)
 		SKIP(return, "no scratch disk %s (%s)", disk, strerror(errno));
 	/* A quarter more than all of RAM. */
-	b.npages = mem_total_pages() * 5 / 4;
+	b.npages = tp_mem_total_pages() * 5 / 4;
 	ASSERT_GT(b.npages, CLEAN_PAGES);
 	ASSERT_GE(lseek(b.disk, 0, SEEK_END), (off_t)(b.npages * PS))
 		TH_LOG("the scratch disk is smaller than %zu pages", b.npages);
@@ -245,7 +232,7 @@ TEST_F_TIMEOUT(pressure, object_larger_than_ram_survives, 1200)
 	EXPECT_GT(b.precious_clean, 0)
 		TH_LOG("the precious page was never returned clean");
 	TH_LOG("%zu pages (RAM %zu), every byte checked; %ld requests, %ld returns of %ld pages (%ld clean), %lu evicted",
-	       b.npages, mem_total_pages(), b.requests, b.returns,
+	       b.npages, tp_mem_total_pages(), b.requests, b.returns,
 	       b.returned_pages, b.clean_returns, st.evicted);
 	munmap(p, b.npages * PS);
 	tp_destroy(&tp);
