@@ -184,6 +184,10 @@ TEST(mempagerctl_api_and_objects)
 	EXPECT_TRUE(tp_exited_ok(run(_metadata, api, "/tmp/ctl.out")));
 	EXPECT_HAS(slurp("/tmp/ctl.out"), "mempager ABI version 1");
 	EXPECT_HAS(slurp("/tmp/ctl.out"), " data_supply ");
+	EXPECT_HAS(slurp("/tmp/ctl.out"), " set_default_manager");
+	/* Every ioctl the module serves has a name. */
+	EXPECT_EQ(NULL, strstr(slurp("/tmp/ctl.out"), " ?"))
+		TH_LOG("%s", slurp("/tmp/ctl.out"));
 
 	ASSERT_EQ(0, tp_create(&tp, 3, 0600));
 	EXPECT_TRUE(tp_exited_ok(run(_metadata, objects, "/tmp/ctl.out")));

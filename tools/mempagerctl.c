@@ -35,6 +35,7 @@ static const char *const cmd_names[MEMPAGER_CMD_MAX] = {
 	[MEMPAGER_CMD_LOCK_REQUEST] = "lock_request",
 	[MEMPAGER_CMD_SYNCHRONIZE_COMPLETED] = "synchronize_completed",
 	[MEMPAGER_CMD_RECEIVE] = "receive",
+	[MEMPAGER_CMD_SET_DEFAULT_MANAGER] = "set_default_manager",
 };
 
 static int cmd_api(void)
