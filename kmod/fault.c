@@ -406,49 +406,78 @@ static void mp_insert_run(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
+ * Take the resident pages of [@first, @last] but @skip that may be read,
+ * each with a reference and its page lock, in one walk under RCU; a page
+ * whose lock cannot be had at once is left out. Return: how many, in
+ * @pages and their offsets in @pgoffs.
+ */
+static unsigned int mp_grab_readable(struct mp_object *obj, pgoff_t first,
+				     pgoff_t last, pgoff_t skip,
+				     struct page **pages, pgoff_t *pgoffs)
+{
+	XA_STATE(xas, &obj->pages, first);
+	unsigned int n = 0;
+	struct page *page;
+	void *entry;
+
+	rcu_read_lock();
+	xas_for_each(&xas, entry, last) {
+		if (xas_retry(&xas, entry) || xa_pointer_tag(entry) ||
+		    xas.xa_index == skip)
+			continue;
+		page = entry;
+		if (!get_page_unless_zero(page))
+			continue;
+		if (!trylock_page(page)) {
+			put_page(page);
+			continue;
+		}
+		/* Freed and reused before the get, or left the cache since. */
+		if (unlikely(xas_reload(&xas) != page) ||
+		    !mp_access_allowed(page, false)) {
+			unlock_page(page);
+			put_page(page);
+			continue;
+		}
+		pgoffs[n] = xas.xa_index;
+		pages[n++] = page;
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+/*
  * Fault-around: a read fault also maps the resident neighbours of its page
  * that the lock values let be read, as filemap_map_pages() does for files
  * (the core calls ->map_pages under RCU, where our page tables cannot be
  * allocated, so it is done here). Each page is mapped under its page lock,
- * which lock_request and eviction take before they zap; a page whose lock
- * cannot be had at once is left to its own fault.
+ * which lock_request and eviction hold while they take a page out.
  */
 static void mp_fault_around(struct mp_object *obj, struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct page *run[MP_FAULT_AROUND_PAGES];
-	unsigned long addr, start, end, run_addr = 0, n = 0;
-	struct page *page;
-	pgoff_t pgoff;
+	struct page *pages[MP_FAULT_AROUND_PAGES];
+	pgoff_t pgoffs[MP_FAULT_AROUND_PAGES];
+	unsigned long start, end;
+	unsigned int n, i, run;
+	pgoff_t first, last;
 
 	start = ALIGN_DOWN(vmf->address, MP_FAULT_AROUND_PAGES * PAGE_SIZE);
 	start = max(start, vma->vm_start);
 	end = min(start + MP_FAULT_AROUND_PAGES * PAGE_SIZE, vma->vm_end);
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-		page = NULL;
-		if (pgoff != vmf->pgoff && pgoff < obj->npages)
-			page = mp_cache_get(obj, pgoff);
-		if (page && !trylock_page(page)) {
-			put_page(page);
-			page = NULL;
-		}
-		if (page && (xa_load(&obj->pages, pgoff) != page ||
-			     !mp_access_allowed(page, false))) {
-			unlock_page(page);
-			put_page(page);
-			page = NULL;
-		}
-		if (!page) {
-			mp_insert_run(vma, run_addr, run, n);
-			n = 0;
-			continue;
-		}
-		if (!n)
-			run_addr = addr;
-		run[n++] = page;
+	first = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+	last = min_t(pgoff_t, first + ((end - start) >> PAGE_SHIFT),
+		     obj->npages) - 1;
+	n = mp_grab_readable(obj, first, last, vmf->pgoff, pages, pgoffs);
+	/* Map each run of consecutive pages with one call. */
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n; run++)
+			if (pgoffs[i + run] != pgoffs[i] + run)
+				break;
+		mp_insert_run(vma, vma->vm_start +
+			      ((pgoffs[i] - vma->vm_pgoff) << PAGE_SHIFT),
+			      pages + i, run);
 	}
-	mp_insert_run(vma, run_addr, run, n);
 }
 
 static vm_fault_t mp_fault_find(struct vm_fault *vmf)

@@ -196,41 +196,44 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 	mp_zap_range(obj, first, count);
 
 	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
+		struct page *data = NULL;
 		bool dirty;
 
 		if (xa_pointer_tag(entry))
 			continue;
 		page = entry;
-		dirty = PageDirty(page);
-		if (flush && !list_empty(&obj->copies)) {
-			/* The page leaves: the copies keep what it held. */
+		if (flush) {
+			/*
+			 * A page leaves the cache under its page lock, which
+			 * every fault holds while it maps a page: one that
+			 * mapped it again since the zap is undone here.
+			 */
 			lock_page(page);
+			if (page_mapped(page))
+				mp_zap_range(obj, pgoff, 1);
+		}
+		dirty = PageDirty(page);
+		/* The page leaves: the copies keep what it held. */
+		if (flush && !list_empty(&obj->copies))
 			err = mp_push_locked(obj, pgoff, page, false, gfp);
+		if (!err && mp_should_return(page, dirty, should_return)) {
+			data = flush ? page : mp_page_copy(page, gfp);
+			err = data ? mp_return_add(obj, &r, pgoff, data, dirty,
+						   !flush, gfp) : -ENOMEM;
+			if (err && data && !flush)
+				put_page(data);
+			if (!err)
+				ClearPageDirty(page);
+		}
+		if (!err && flush)
+			mp_cache_remove_locked(obj, pgoff);
+		if (flush)
 			unlock_page(page);
-			if (err)
-				break;
-		}
-		if (mp_should_return(page, dirty, should_return)) {
-			struct page *data = flush ? page :
-					    mp_page_copy(page, gfp);
-
-			if (!data) {
-				err = -ENOMEM;
-				break;
-			}
-			err = mp_return_add(obj, &r, pgoff, data, dirty,
-					    !flush, gfp);
-			if (err) {
-				if (!flush)
-					put_page(data);
-				break;
-			}
-			ClearPageDirty(page);
-			if (flush)
-				mp_cache_remove_locked(obj, pgoff);
-		} else if (flush) {
-			put_page(mp_cache_remove_locked(obj, pgoff));
-		}
+		if (err)
+			break;
+		/* Not returned: the cache's reference is ours to drop. */
+		if (flush && !data)
+			put_page(page);
 	}
 	/* Send what was gathered even after a failure; keep the first error. */
 	flush_err = mp_return_flush(obj, &r);
