@@ -162,6 +162,23 @@ int mempager_receive_data(int fd, struct mempager_msg *msgs, int max,
 	return ioctl(fd, MEMPAGER_RECEIVE, &r) ? -1 : (int)r.out_msgs;
 }
 
+/* The arguments of memory_object_data_supply() as the kernel takes them. */
+static struct mempager_data_supply mp_supply_args(memory_object_control_t c,
+				vm_offset_t offset, const void *data,
+				vm_size_t count, vm_prot_t lock_value,
+				boolean_t precious, boolean_t reply)
+{
+	struct mempager_data_supply ds = {
+		.size = sizeof(ds), .object = c.object, .control = c.control,
+		.offset = offset, .length = count, .data = (uintptr_t)data,
+		.lock_value = lock_value,
+		.flags = (precious ? MEMPAGER_SUPPLY_PRECIOUS : 0) |
+			 (reply ? MEMPAGER_REPLY : 0),
+	};
+
+	return ds;
+}
+
 int mempager_supply_receive(memory_object_control_t control,
 			    vm_offset_t offset, const void *page_data,
 			    vm_size_t count, vm_prot_t lock_value,
@@ -169,13 +186,8 @@ int mempager_supply_receive(memory_object_control_t control,
 			    struct mempager_msg *msgs, int max, void *data,
 			    size_t data_size)
 {
-	struct mempager_data_supply ds = {
-		.size = sizeof(ds), .object = control.object,
-		.control = control.control, .offset = offset, .length = count,
-		.data = (uintptr_t)page_data, .lock_value = lock_value,
-		.flags = (precious ? MEMPAGER_SUPPLY_PRECIOUS : 0) |
-			 (reply ? MEMPAGER_REPLY : 0),
-	};
+	struct mempager_data_supply ds = mp_supply_args(control, offset,
+			page_data, count, lock_value, precious, reply);
 	struct mempager_receive r = {
 		.size = sizeof(r), .flags = MEMPAGER_RECEIVE_SUPPLY,
 		.msgs = (uintptr_t)msgs, .msgs_max = max,
@@ -245,13 +257,8 @@ kern_return_t memory_object_data_supply(memory_object_control_t control,
 				  vm_size_t count, vm_prot_t lock_value,
 				  boolean_t precious, boolean_t reply)
 {
-	struct mempager_data_supply ds = {
-		.size = sizeof(ds), .object = control.object,
-		.control = control.control, .offset = offset, .length = count,
-		.data = (uintptr_t)data, .lock_value = lock_value,
-		.flags = (precious ? MEMPAGER_SUPPLY_PRECIOUS : 0) |
-			 (reply ? MEMPAGER_REPLY : 0),
-	};
+	struct mempager_data_supply ds = mp_supply_args(control, offset, data,
+			count, lock_value, precious, reply);
 
 	return mp_call(control.fd, MEMPAGER_DATA_SUPPLY, &ds);
 }
