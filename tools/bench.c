@@ -522,8 +522,6 @@ enum bn_answer { BN_SUPPLY, BN_ZERO };
 struct bn_pager {
 	bool uffd;		/* a userfaultfd pager, else mempager */
 	int fd;			/* manager fd or uffd */
-	uint32_t object;
-	uint64_t control;
 	unsigned char *base;	/* uffd: the registered region */
 	const unsigned char *store;
 	size_t npages;
@@ -821,6 +819,43 @@ struct bn_ctx {
 	bool deep;		/* and inside the timed part (quick mode) */
 };
 
+/*
+ * The region a paged case faults on: the peer's userfaultfd region, or a
+ * new object; @pg is set to serve it. Returns the mapping, or NULL (with
+ * nothing left to release).
+ */
+static unsigned char *bn_paged_setup(struct bn_ctx *c, bool peer,
+				     struct bn_pager *pg, struct bn_object *o)
+{
+	if (peer) {
+		pg->uffd = true;
+		pg->fd = bn_uffd_region(c->npages, &pg->base);
+		return pg->fd < 0 ? NULL : pg->base;
+	}
+	if (bn_object_setup(o, c->npages, 0)) {
+		bn_object_teardown(o);
+		return NULL;
+	}
+	pg->fd = o->mfd;
+	return o->map;
+}
+
+/* Stop @pg (if started), take its counts, release the region. */
+static void bn_paged_teardown(struct bn_ctx *c, bool peer,
+			      struct bn_pager *pg, struct bn_object *o,
+			      struct bench_run *r)
+{
+	bn_pager_stop(pg);
+	r->requests = atomic_load(&pg->requests);
+	r->errors += atomic_load(&pg->errors);
+	if (peer) {
+		munmap(pg->base, c->npages * bn_ps);
+		close(pg->fd);
+	} else {
+		bn_object_teardown(o);
+	}
+}
+
 /* 1, 2, 5: missing pages answered by pager threads. */
 static int bn_run_roundtrip(struct bn_ctx *c, const struct bench_case *bc,
 			    bool peer, struct bench_run *r)
@@ -834,38 +869,18 @@ static int bn_run_roundtrip(struct bn_ctx *c, const struct bench_case *bc,
 	unsigned char *p;
 	int ret = -1;
 
-	if (peer) {
-		pg.uffd = true;
-		pg.fd = bn_uffd_region(c->npages, &pg.base);
-		if (pg.fd < 0)
-			return -1;
-		p = pg.base;
-	} else {
-		if (bn_object_setup(&o, c->npages, 0))
-			goto out;
-		pg.fd = o.mfd;
-		pg.object = o.object;
-		pg.control = o.control;
-		p = o.map;
-	}
+	p = bn_paged_setup(c, peer, &pg, &o);
+	if (!p)
+		return -1;
 	if (bn_pager_start(&pg, bc->pagers))
-		goto out_stop;
+		goto out;
 	r->ns = bn_touch_threads(p, c->store, c->npages, bc->threads,
 				 bn_place_cpu(bc->place, false), &r->bad);
 	if (c->verify)
 		r->bad += bn_compare(p, c->store, c->npages);
 	ret = 0;
-out_stop:
-	bn_pager_stop(&pg);
-	r->requests = atomic_load(&pg.requests);
-	r->errors += atomic_load(&pg.errors);
 out:
-	if (peer) {
-		munmap(pg.base, c->npages * bn_ps);
-		close(pg.fd);
-	} else {
-		bn_object_teardown(&o);
-	}
+	bn_paged_teardown(c, peer, &pg, &o, r);
 	return ret;
 }
 
@@ -920,20 +935,11 @@ static int bn_run_zero_pager(struct bn_ctx *c, const struct bench_case *bc,
 	cpu_set_t old;
 	int ret = -1;
 
-	if (peer) {
-		pg.uffd = true;
-		pg.fd = bn_uffd_region(c->npages, &pg.base);
-		if (pg.fd < 0)
-			return -1;
-		p = pg.base;
-	} else {
-		if (bn_object_setup(&o, c->npages, 0))
-			goto out;
-		pg.fd = o.mfd;
-		p = o.map;
-	}
+	p = bn_paged_setup(c, peer, &pg, &o);
+	if (!p)
+		return -1;
 	if (bn_pager_start(&pg, bc->pagers))
-		goto out_stop;
+		goto out;
 	pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
 	bn_pin_self(bn_place_cpu(bc->place, false));
 	t0 = bn_start();
@@ -943,17 +949,8 @@ static int bn_run_zero_pager(struct bn_ctx *c, const struct bench_case *bc,
 	if (c->verify)
 		r->bad += bn_check_marked_zero(p, c->npages);
 	ret = 0;
-out_stop:
-	bn_pager_stop(&pg);
-	r->requests = atomic_load(&pg.requests);
-	r->errors += atomic_load(&pg.errors);
 out:
-	if (peer) {
-		munmap(pg.base, c->npages * bn_ps);
-		close(pg.fd);
-	} else {
-		bn_object_teardown(&o);
-	}
+	bn_paged_teardown(c, peer, &pg, &o, r);
 	return ret;
 }
 
