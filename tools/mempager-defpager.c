@@ -1511,28 +1511,6 @@ static void usage(FILE *f)
 		"are not affected, and a new daemon serves new temporary memory.\n");
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k': case 'K':
-		v <<= 10; end++;
-		break;
-	case 'm': case 'M':
-		v <<= 20; end++;
-		break;
-	case 'g': case 'G':
-		v <<= 30; end++;
-		break;
-	}
-	if (*end || !v)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int add_arg_file(const char *arg)
 {
 	char path[DP_PATH_MAX];
@@ -1543,7 +1521,7 @@ static int add_arg_file(const char *arg)
 	if (strlen(arg) >= sizeof(path))
 		return -1;
 	strcpy(path, arg);
-	if (colon && !parse_size(colon + 1, &size))
+	if (colon && !tool_parse_size(colon + 1, &size))
 		path[colon - arg] = 0;
 	err = paging_add(path, size);
 	if (err) {

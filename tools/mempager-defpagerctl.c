@@ -53,26 +53,10 @@ static int fail(const char *what)
 
 static int parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k': case 'K':
-		v <<= 10; end++;
-		break;
-	case 'm': case 'M':
-		v <<= 20; end++;
-		break;
-	case 'g': case 'G':
-		v <<= 30; end++;
-		break;
-	}
-	if (*end || !v) {
-		fprintf(stderr, "mempager-defpagerctl: bad size %s\n", s);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	if (!tool_parse_size(s, out))
+		return 0;
+	fprintf(stderr, "mempager-defpagerctl: bad size %s\n", s);
+	return -1;
 }
 
 static int cmd_info(int s)

@@ -94,3 +94,25 @@ kern_return_t tool_trace_call(FILE *f, kern_return_t kr, const char *fmt, ...)
 	errno = err;
 	return kr;
 }
+
+int tool_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'k': case 'K':
+		v <<= 10; end++;
+		break;
+	case 'm': case 'M':
+		v <<= 20; end++;
+		break;
+	case 'g': case 'G':
+		v <<= 30; end++;
+		break;
+	}
+	if (*end || !v)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -36,6 +36,9 @@ int tool_exit_code(int status);
 /* Milliseconds on the monotonic clock. */
 long long tool_now_ms(void);
 
+/* A non-zero size like 4096, 0x1000, 64k, 16M or 1G: 0, or -1 if bad. */
+int tool_parse_size(const char *s, uint64_t *out);
+
 /* Trace a received message: "<- data_request obj=1 seq=3 ...". */
 void tool_trace_msg(FILE *f, const struct mempager_msg *msg);
 
