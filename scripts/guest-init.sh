@@ -53,9 +53,14 @@ fi
 for t in /tests/*; do
 	[ -x "$t" ] || continue
 	name=${t##*/}
-	echo "@@MP test-begin $name"
-	(cd /tmp && "$t")
-	echo "@@MP test-end $name rc=$?"
+	i=0
+	while [ $i -lt "${TEST_REPEAT:-1}" ]; do
+		i=$((i + 1))
+		echo "@@MP test-begin $name"
+		# shellcheck disable=SC2086
+		(cd /tmp && "$t" $TEST_ARGS)
+		echo "@@MP test-end $name rc=$?"
+	done
 done
 
 if rmmod mempager; then

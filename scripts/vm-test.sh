@@ -14,6 +14,8 @@
 # MODULE_DIR holds mempager.ko (and mempager_kunit.ko for KUnit). Prints one
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
+# TEST_ARGS is passed to every test program and TEST_REPEAT (default 1)
+# runs each that many times (scripts/vm-run.sh sets them).
 # MEMPAGER_KVM=1 uses KVM instead of TCG (not on these build machines).
 # QEMU_EXTRA adds QEMU options (e.g. "-d guest_errors,cpu_reset -D FILE"),
 # KCMD_EXTRA kernel command line options (e.g. ignore_loglevel).
@@ -56,7 +58,8 @@ if [ -n "${DEMO_DIR:-}" ]; then
 	cp -a "$DEMO_DIR" "$root/demo"
 	demo=/demo/demo.sh
 fi
-printf 'LANE=%s\nMODULE_PARAMS="%s"\nDEMO=%s\n' "$lane" "${MODULE_PARAMS:-}" "$demo" >"$root/lane.conf"
+printf 'LANE=%s\nMODULE_PARAMS="%s"\nDEMO=%s\nTEST_ARGS="%s"\nTEST_REPEAT=%s\n' \
+	"$lane" "${MODULE_PARAMS:-}" "$demo" "${TEST_ARGS:-}" "${TEST_REPEAT:-1}" >"$root/lane.conf"
 # The long tests this lane runs (see tp_heavy_wanted()); unset: all.
 [ -z "${MEMPAGER_HEAVY+x}" ] ||
 	printf 'MEMPAGER_HEAVY="%s"\nexport MEMPAGER_HEAVY\n' "$MEMPAGER_HEAVY" >>"$root/lane.conf"
