@@ -271,7 +271,8 @@ static void kf_run(struct __test_metadata *_metadata, enum kf_op op,
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		if (nobody && (setresgid(NOBODY, NOBODY, NOBODY) ||
+		if (nobody && (setgroups(0, NULL) ||
+			       setresgid(NOBODY, NOBODY, NOBODY) ||
 			       setresuid(NOBODY, NOBODY, NOBODY)))
 			_exit(10);
 		kf_case(op, hang_ms, o);
@@ -425,7 +426,7 @@ TEST(unprivileged_temporary_memory_kernel_access)
 		int fd, p[2];
 		unsigned char *q, buf[64];
 
-		if (setresgid(NOBODY, NOBODY, NOBODY) ||
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
 		    setresuid(NOBODY, NOBODY, NOBODY))
 			_exit(10);
 		fd = mempager_open();
