@@ -13,6 +13,11 @@
  * A resident page whose lock value forbids the access sends data_unlock
  * (once per new access bit) and waits the same way.
  *
+ * Only faults that mp_fault_may_wait() allows wait: one that cannot drop
+ * the fault lock, or a kernel-mode fault on an object whose manager is not
+ * trusted to stall the kernel, fails at once with SIGBUS (EFAULT for the
+ * kernel access) and sends nothing, as handle_userfault() does.
+ *
  * Locking overview: the core holds mmap_lock or the VMA lock around every
  * function here; mp_object.mutex nests inside it and is dropped, as is the
  * fault lock, before waiting for the manager. The page lock nests inside
@@ -154,36 +159,56 @@ static bool mp_fault_woken(struct mp_object *obj, struct mp_request *req,
 	return READ_ONCE(obj->completions) != done;
 }
 
-enum mp_wait_result {
-	MP_WAIT_AGAIN,		/* waited with the fault lock held: look again */
-	MP_WAIT_RETRY,		/* the fault lock is dropped: VM_FAULT_RETRY */
-	MP_WAIT_FAILED,		/* the request failed, fault lock held */
-};
+/**
+ * mp_fault_may_wait() - may this fault wait for the manager of @obj?
+ * @obj: the object whose page is missing or locked, its mutex held
+ * @vmf: the fault
+ *
+ * userfaultfd's policy (fs/userfaultfd.c: handle_userfault()). A fault
+ * that cannot drop the fault lock (no FAULT_FLAG_ALLOW_RETRY:
+ * fixup_user_fault() from the futex code, get_user_pages() without a way to
+ * unlock) must not hold mmap_lock while user space thinks: it fails.
+ * A kernel-mode fault (copy_from_user() and the like, or get_user_pages(),
+ * with no FAULT_FLAG_USER) waits only for a manager trusted with stalling
+ * the kernel (mp_manager.kernel_faults, as UFFD_USER_MODE_ONLY is forced on
+ * unprivileged userfaultfds), or for the default manager of temporary
+ * memory, which needed CAP_SYS_ADMIN. Otherwise any user could hold a
+ * kernel copy on a page it controls for as long as it likes.
+ *
+ * Return: true if it may wait; false if it must fail now (SIGBUS, which a
+ * kernel access turns into EFAULT).
+ */
+static bool mp_fault_may_wait(struct mp_object *obj, struct vm_fault *vmf)
+{
+	lockdep_assert_held(&obj->mutex);
+	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY))
+		return false;
+	if (vmf->flags & FAULT_FLAG_USER)
+		return true;
+	return obj->temporary || (obj->mgr && obj->mgr->kernel_faults);
+}
 
 /*
  * Wait for the object to change (@req answered, ready, a request slot
  * free, death), or with @throttle for the manager to drain its queue.
- * Called with the object mutex held; returns without it.
+ * Called with the object mutex held, for a fault that mp_fault_may_wait()
+ * allows; returns without the mutex and without the fault lock.
  */
-static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
-					 struct vm_fault *vmf, pgoff_t pgoff,
-					 struct mp_request *req, bool throttle)
+static void mp_fault_wait(struct mp_object *obj, struct vm_fault *vmf,
+			  pgoff_t pgoff, struct mp_request *req, bool throttle)
 {
 	unsigned long seen = obj->events, done = obj->completions;
-	bool retry = vmf->flags & FAULT_FLAG_ALLOW_RETRY;
-	enum mp_wait_result res;
 	int killed;
 
-	if (retry && (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
 		mutex_unlock(&obj->mutex);
 		if (req)
 			mp_request_put(req);
-		return MP_WAIT_RETRY;
+		return;
 	}
 	mp_object_get(obj);
 	mutex_unlock(&obj->mutex);
-	if (retry)
-		release_fault_lock(vmf);
+	release_fault_lock(vmf);
 
 	if (throttle)
 		killed = wait_event_killable(obj->mgr->drain_wait,
@@ -193,19 +218,11 @@ static enum mp_wait_result mp_fault_wait(struct mp_object *obj,
 		killed = wait_event_killable(obj->wait,
 					     mp_fault_woken(obj, req, seen,
 							    done));
-	res = retry ? MP_WAIT_RETRY : MP_WAIT_AGAIN;
-	if (!killed && req && READ_ONCE(req->result) < 0) {
-		if (retry)
-			mp_ticket_add(obj, pgoff);
-		else
-			res = MP_WAIT_FAILED;
-	}
-	if (killed && !retry)
-		res = MP_WAIT_FAILED;
+	if (!killed && req && READ_ONCE(req->result) < 0)
+		mp_ticket_add(obj, pgoff);
 	if (req)
 		mp_request_put(req);
 	mp_object_put(obj);
-	return res;
 }
 
 /* May this fault be granted by a page with this page's lock value? */
@@ -266,16 +283,15 @@ static vm_fault_t mp_fault_slow(struct mp_object *obj, pgoff_t pgoff,
 	bool write = !copy && mp_fault_writes(vmf);
 	struct page *zero = NULL;
 	struct mp_request *req;
-	enum mp_wait_result res;
+	bool throttle = false;
 	struct page *page;
 	void *entry;
 
-again:
 	/*
 	 * Temporary memory is zero-filled here; allocate before taking the
 	 * mutex, which the shrinker needs to make room.
 	 */
-	if (!obj->mgr && !zero) {
+	if (!obj->mgr) {
 		zero = mp_zero_page_alloc();
 		if (!zero)
 			return VM_FAULT_OOM;
@@ -290,10 +306,10 @@ again:
 		if (mp_access_allowed(page, write))
 			goto out_page;
 		/* Locked: only a ready manager can unlock it. */
-		if (obj->state == MP_INIT_SENT) {
-			req = NULL;
+		if (!mp_fault_may_wait(obj, vmf))
+			goto out_sigbus;
+		if (obj->state == MP_INIT_SENT)
 			goto wait;
-		}
 		if (obj->state != MP_READY)
 			goto out_sigbus;
 		switch (mp_unlock_send_locked(obj, pgoff, page, write)) {
@@ -308,12 +324,19 @@ again:
 	if (obj->state == MP_INIT_SENT) {
 		/* Faults before ready wait for it. */
 		req = NULL;
+		if (!mp_fault_may_wait(obj, vmf))
+			goto out_sigbus;
 		goto wait;
 	}
 	if (obj->state != MP_READY)
 		goto out_sigbus;
 
 	if (!obj->mgr) {
+		if (!zero) {
+			/* Detached from a dead default manager meanwhile. */
+			mutex_unlock(&obj->mutex);
+			return VM_FAULT_NOPAGE;
+		}
 		if (mp_cache_store_locked(obj, pgoff, zero))
 			goto out_oom;
 		page = zero;
@@ -322,10 +345,13 @@ again:
 		goto out_page;
 	}
 
+	/* Sharing another fault's request is waiting for the manager too. */
+	if (!mp_fault_may_wait(obj, vmf))
+		goto out_sigbus;
 	if (!req) {
 		if (mp_manager_congested(obj->mgr)) {
-			res = mp_fault_wait(obj, vmf, pgoff, NULL, true);
-			goto waited;
+			throttle = true;
+			goto wait;
 		}
 		if (obj->outstanding >= READ_ONCE(mp_max_outstanding))
 			goto wait;	/* for a free request slot */
@@ -338,15 +364,10 @@ again:
 	}
 	refcount_inc(&req->ref);
 wait:
-	res = mp_fault_wait(obj, vmf, pgoff, req, false);
-waited:
-	if (res != MP_WAIT_AGAIN && zero)
+	mp_fault_wait(obj, vmf, pgoff, req, throttle);
+	if (zero)
 		put_page(zero);
-	if (res == MP_WAIT_RETRY)
-		return VM_FAULT_RETRY;
-	if (res == MP_WAIT_FAILED)
-		return VM_FAULT_SIGBUS;
-	goto again;
+	return VM_FAULT_RETRY;
 
 out_page:
 	if (copy) {

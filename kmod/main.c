@@ -46,6 +46,11 @@ module_param_cb(max_outstanding, &mp_max_outstanding_ops,
 MODULE_PARM_DESC(max_outstanding,
 		 "data_requests outstanding per object before faults wait (default 50, as GNU Mach)");
 
+bool mp_allow_kernel_faults;
+module_param_named(allow_kernel_faults, mp_allow_kernel_faults, bool, 0644);
+MODULE_PARM_DESC(allow_kernel_faults,
+		 "managers made while set serve kernel-mode faults without CAP_SYS_PTRACE, as vm.unprivileged_userfaultfd (default 0)");
+
 unsigned int mp_max_queued_pages = 8192;
 EXPORT_SYMBOL_IF_KUNIT(mp_max_queued_pages);
 module_param_named(max_queued_pages, mp_max_queued_pages, uint, 0644);
@@ -98,13 +103,27 @@ static int mp_ucmd_new_fd(struct mp_ucmd *uc, struct file *file, s32 *out_fd)
 	return 0;
 }
 
-/* The manager of a manager fd, made a manager fd now if it is not yet. */
-static struct mp_manager *mp_file_make_manager(struct mempager_file *mf)
+/*
+ * The manager of a manager fd, made a manager fd now if it is not yet.
+ * Whether its objects serve kernel-mode faults is decided here, once, from
+ * the credentials @file was opened with: userfaultfd's policy (see
+ * mp_fault_may_wait()).
+ */
+static struct mp_manager *mp_file_make_manager(struct mempager_file *mf,
+					       struct file *file)
 {
+	struct mp_manager *mgr;
+
 	lockdep_assert_held(&mf->lock);
-	if (!mf->mgr)
+	if (!mf->mgr) {
+		mgr = mp_manager_alloc();
+		if (!mgr)
+			return NULL;
+		mgr->kernel_faults = READ_ONCE(mp_allow_kernel_faults) ||
+			file_ns_capable(file, &init_user_ns, CAP_SYS_PTRACE);
 		/* Pairs with smp_load_acquire() in read, poll and calls. */
-		smp_store_release(&mf->mgr, mp_manager_alloc());
+		smp_store_release(&mf->mgr, mgr);
+	}
 	return mf->mgr;
 }
 
@@ -123,7 +142,7 @@ static int mp_set_default_manager_ioctl(struct mp_ucmd *uc)
 	err = -EBUSY;
 	if (mf->bound)
 		goto out_unlock;
-	mgr = mp_file_make_manager(mf);
+	mgr = mp_file_make_manager(mf, uc->file);
 	err = mgr ? mp_default_set(mgr) : -ENOMEM;
 out_unlock:
 	mutex_unlock(&mf->lock);
@@ -150,7 +169,7 @@ static int mp_object_create_ioctl(struct mp_ucmd *uc)
 	if (mf->bound)
 		goto out_unlock;
 	err = -ENOMEM;
-	if (!mp_file_make_manager(mf))
+	if (!mp_file_make_manager(mf, uc->file))
 		goto out_unlock;
 	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode, false);
 	err = PTR_ERR_OR_ZERO(obj);
@@ -589,6 +608,7 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 	unsigned int nr = _IOC_NR(cmd);
 	struct mp_ucmd uc = {
 		.mf = file->private_data,
+		.file = file,
 		.cmd = buf,
 		.new_fd = -1,
 		.nonblock = file->f_flags & O_NONBLOCK,

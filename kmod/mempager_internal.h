@@ -15,7 +15,8 @@
  * page is found without any of these: mp_cache_get() looks it up under RCU
  * and takes a page reference. Nothing waits for user space with a lock
  * held: a fault that must wait drops the object mutex and the fault lock
- * first and returns VM_FAULT_RETRY.
+ * first and returns VM_FAULT_RETRY; one that cannot drop the fault lock
+ * (no FAULT_FLAG_ALLOW_RETRY) fails at once instead of waiting.
  */
 #ifndef _MEMPAGER_INTERNAL_H
 #define _MEMPAGER_INTERNAL_H
@@ -48,6 +49,9 @@ struct vm_area_struct;
  * @drain_wait: faults throttled until @queued_pages drains
  * @objects: object handle to struct mp_object (one reference each);
  *	looked up under RCU with kref_get_unless_zero()
+ * @kernel_faults: its objects serve kernel-mode faults: the manager fd's
+ *	opener had CAP_SYS_PTRACE, or allow_kernel_faults was set, when the
+ *	manager was made; set before it is published, never changed
  */
 struct mp_manager {
 	struct kref ref;
@@ -59,6 +63,7 @@ struct mp_manager {
 	wait_queue_head_t wait;
 	wait_queue_head_t drain_wait;
 	struct xarray objects;
+	bool kernel_faults;
 };
 
 /**
@@ -252,6 +257,7 @@ struct mempager_file {
 /**
  * struct mp_ucmd - one ioctl call on its way through the dispatch
  * @mf: the file it was made on
+ * @file: that file
  * @cmd: the caller's structure, copied in; copied back on success
  * @new_file: a file to install as @new_fd once the output reached the caller
  * @new_fd: the reserved fd number, or -1
@@ -261,6 +267,7 @@ struct mempager_file {
  */
 struct mp_ucmd {
 	struct mempager_file *mf;
+	struct file *file;
 	void *cmd;
 	struct file *new_file;
 	int new_fd;
@@ -272,6 +279,7 @@ struct mp_ucmd {
 int mempager_api_ioctl(struct mp_ucmd *uc);
 u64 mempager_supported_ioctls(void);
 extern unsigned int mp_max_outstanding;
+extern bool mp_allow_kernel_faults;
 extern unsigned int mp_max_queued_pages;
 extern unsigned int mp_max_resident_percent;
 extern unsigned int mp_max_objects_per_user;
