@@ -45,6 +45,7 @@ enum kf_op {
 	KF_VM_READV,		/* process_vm_readv(2) of our own page */
 	KF_PROC_MEM,		/* pread of /proc/self/mem: GUP without unlock */
 	KF_FUTEX,		/* FUTEX_WAKE_OP: fault_in_user_writeable() */
+	KF_POPULATE,		/* MADV_POPULATE_READ: get_user_pages() */
 };
 
 /* What a case saw, in memory shared with the test. */
@@ -116,6 +117,12 @@ static void *kf_access(void *arg)
 		c->err = errno;
 		close(fd);
 		break;
+	case KF_POPULATE:
+		c->ret = madvise(c->page, PS, MADV_POPULATE_READ);
+		c->err = errno;
+		if (!c->ret)
+			memcpy(c->buf, c->page, PS);
+		break;
 	case KF_FUTEX:
 		/* A private futex: no GUP first, the atomic op faults. */
 		c->ret = syscall(SYS_futex, &word,
@@ -166,6 +173,8 @@ static int kf_data_ok(struct kf_ctx *c)
 		return c->ret > 0 && !tp_check(c->buf, 0, SEED);
 	case KF_READ_INTO:
 		return c->ret == (long long)PS && !tp_check(c->page, 0, READ_SEED);
+	case KF_POPULATE:
+		return c->ret == 0 && !tp_check(c->buf, 0, SEED);
 	case KF_FUTEX:
 		return c->ret == 0 && c->page[0] == tp_byte(0, 0, SEED) + 1;
 	}
@@ -338,6 +347,23 @@ TEST(unprivileged_process_vm_readv_fails_at_once)
 	if (o.ret == -1 && o.err == ENOSYS)
 		SKIP(return, "no process_vm_readv (CONFIG_CROSS_MEMORY_ATTACH)");
 	expect_failed_at_once(_metadata, &o, EFAULT);
+}
+
+/* MADV_POPULATE_READ faults through GUP, in kernel mode. */
+TEST(unprivileged_populate_fails_at_once)
+{
+	struct kf_out o;
+
+	kf_run(_metadata, KF_POPULATE, 1, PROMPT_MS, &o);
+	expect_failed_at_once(_metadata, &o, EFAULT);
+}
+
+TEST(privileged_populate_waits)
+{
+	struct kf_out o;
+
+	kf_run(_metadata, KF_POPULATE, 0, TP_QUIET_MS, &o);
+	expect_waited(_metadata, &o);
 }
 
 /* User-mode faults of an unprivileged manager's object still wait. */
