@@ -21,6 +21,7 @@
  * child's main thread answers data_requests only after a hang window, so
  * an access that waits is seen waiting, then released.
  */
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -471,6 +472,138 @@ TEST(unprivileged_temporary_memory_kernel_access)
 		_exit(q[PS] == 0 ? 0 : 14);
 	}
 	EXPECT_TRUE(tp_exited_ok(tp_wait(pid, TP_TIMEOUT_MS)));
+}
+
+/* Turn @cap on or off in our effective set (it stays permitted). */
+static int kf_cap_effective(int cap, int on)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	if (on)
+		d[cap / 32].effective |= 1u << (cap % 32);
+	else
+		d[cap / 32].effective &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &h, d);
+}
+
+/* A default manager that keeps the pages it is given in memory. */
+struct kf_dm {
+	int fd;
+	size_t npages;
+	unsigned char *store;
+	volatile int stop;
+	memory_object_control_t ctl;
+	volatile long requests;
+	long errors;
+};
+
+static void *kf_dm_thread(void *arg)
+{
+	struct kf_dm *d = arg;
+	struct mempager_msg m[16];
+	unsigned char *data = malloc(16 * 16 * PS);
+
+	while (!d->stop) {
+		struct pollfd p = { .fd = d->fd, .events = POLLIN };
+		struct mempager_receive r = {
+			.size = sizeof(r), .msgs = (uintptr_t)m, .msgs_max = 16,
+			.data = (uintptr_t)data, .data_size = 16 * 16 * PS,
+		};
+		unsigned int i;
+		size_t pg;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		if (ioctl(d->fd, MEMPAGER_RECEIVE, &r)) {
+			d->errors++;
+			continue;
+		}
+		for (i = 0; i < r.out_msgs; i++) {
+			struct mempager_msg *x = &m[i];
+
+			switch (x->type) {
+			case MEMPAGER_MSG_CREATE:
+				d->ctl = mempager_msg_control(d->fd, x);
+				break;
+			case MEMPAGER_MSG_DATA_INITIALIZE:
+			case MEMPAGER_MSG_DATA_RETURN:
+				memcpy(d->store + x->data_return.offset,
+				       data + x->data_return.data_offset,
+				       x->data_return.length);
+				break;
+			case MEMPAGER_MSG_DATA_REQUEST:
+				d->requests++;
+				pg = x->request.offset / PS;
+				if (memory_object_data_supply(d->ctl, pg * PS,
+						d->store + pg * PS, PS, 0, 0, 0))
+					d->errors++;
+				break;
+			}
+		}
+	}
+	free(data);
+	return NULL;
+}
+
+/*
+ * Temporary memory paged out to the default manager: kernel accesses to
+ * it wait for the manager, though its opener lacked CAP_SYS_PTRACE, since
+ * becoming the default manager needs CAP_SYS_ADMIN.
+ */
+TEST(default_manager_serves_kernel_faults)
+{
+	struct kf_dm d = { .npages = 4096 };
+	struct mempager_default_manager reg = { .size = sizeof(reg) };
+	size_t pg, efault = 0, bad = 0;
+	long before;
+	char old[16];
+	pthread_t th;
+	unsigned char *p, v;
+	int fd, pp[2];
+
+	d.store = calloc(d.npages, PS);
+	ASSERT_EQ(0, pipe(pp));
+	ASSERT_EQ(0, kf_cap_effective(CAP_SYS_PTRACE, 0));
+	d.fd = mempager_open();
+	ASSERT_EQ(0, ioctl(d.fd, MEMPAGER_SET_DEFAULT_MANAGER, &reg));
+	ASSERT_EQ(0, kf_cap_effective(CAP_SYS_PTRACE, 1));
+	ASSERT_EQ(0, pthread_create(&th, NULL, kf_dm_thread, &d));
+	fd = mempager_open();
+	p = mmap(NULL, d.npages * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* 16 MiB at 1% of RAM: most pages leave for the manager. */
+	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
+	for (pg = 0; pg < d.npages; pg++)
+		p[pg * PS] = (unsigned char)(pg * 7 + 1);
+	usleep(TP_QUIET_MS * 1000);
+	before = d.requests;
+	/* The kernel reads pages for write(2): paged-out ones fault. */
+	for (pg = 0; pg < d.npages; pg += 32) {
+		if (write(pp[1], p + pg * PS, 1) != 1) {
+			efault += errno == EFAULT;
+			continue;
+		}
+		if (read(pp[0], &v, 1) != 1 || v != (unsigned char)(pg * 7 + 1))
+			bad++;
+	}
+	tp_set_resident_percent(old, NULL, 0);
+	munmap(p, d.npages * PS);
+	close(fd);
+	d.stop = 1;
+	pthread_join(th, NULL);
+	close(d.fd);
+	TH_LOG("%ld pages paged in for write(2), %zu EFAULT", d.requests - before,
+	       efault);
+	EXPECT_GT(d.requests, before) TH_LOG("no page was paged out");
+	EXPECT_EQ(0, efault);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, d.errors);
+	free(d.store);
 }
 
 TEST_HARNESS_MAIN
