@@ -557,7 +557,7 @@ static void *kf_dm_thread(void *arg)
  */
 TEST(default_manager_serves_kernel_faults)
 {
-	struct kf_dm d = { .npages = 4096 };
+	struct kf_dm d = { .npages = 2048 };
 	struct mempager_default_manager reg = { .size = sizeof(reg) };
 	size_t pg, efault = 0, bad = 0;
 	long before;
@@ -576,14 +576,14 @@ TEST(default_manager_serves_kernel_faults)
 	fd = mempager_open();
 	p = mmap(NULL, d.npages * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	/* 16 MiB at 1% of RAM: most pages leave for the manager. */
+	/* 8 MiB, twice 1% of the guest's RAM: pages leave for the manager. */
 	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
 	for (pg = 0; pg < d.npages; pg++)
 		p[pg * PS] = (unsigned char)(pg * 7 + 1);
 	usleep(TP_QUIET_MS * 1000);
 	before = d.requests;
 	/* The kernel reads pages for write(2): paged-out ones fault. */
-	for (pg = 0; pg < d.npages; pg += 32) {
+	for (pg = 0; pg < d.npages; pg += 16) {
 		if (write(pp[1], p + pg * PS, 1) != 1) {
 			efault += errno == EFAULT;
 			continue;
