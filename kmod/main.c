@@ -607,8 +607,8 @@ static long mempager_ioctl(struct file *file, unsigned int cmd,
 	u64 buf[128 / sizeof(u64)];
 	unsigned int nr = _IOC_NR(cmd);
 	struct mp_ucmd uc = {
-		.mf = file->private_data,
 		.file = file,
+		.mf = file->private_data,
 		.cmd = buf,
 		.new_fd = -1,
 		.nonblock = file->f_flags & O_NONBLOCK,

@@ -256,8 +256,9 @@ struct mempager_file {
 
 /**
  * struct mp_ucmd - one ioctl call on its way through the dispatch
- * @mf: the file it was made on
- * @file: that file
+ * @file: the file it was made on, whose opener's credentials (f_cred)
+ *	decide what it may do
+ * @mf: its mempager_file
  * @cmd: the caller's structure, copied in; copied back on success
  * @new_file: a file to install as @new_fd once the output reached the caller
  * @new_fd: the reserved fd number, or -1
@@ -266,8 +267,8 @@ struct mempager_file {
  * @nonblock: the file is O_NONBLOCK
  */
 struct mp_ucmd {
-	struct mempager_file *mf;
 	struct file *file;
+	struct mempager_file *mf;
 	void *cmd;
 	struct file *new_file;
 	int new_fd;
