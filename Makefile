@@ -3,6 +3,8 @@
 # mempager: make            build mempager.ko against KDIR
 #           make run        the demo in the test VM (installs what it needs)
 #           make check      every test, both VM lanes (installs what it needs)
+#           make coverage   HTML line coverage of kmod/ from the last debug lane
+#           make soak       fuzzer and stress test for a long time (debug lane)
 #           make lint       checkpatch --strict, sparse and kernel-doc
 #           make install    module, header, library, tools, udev rule
 #           make dkms-install, make dkms-remove    the module under DKMS
@@ -30,6 +32,16 @@ check:
 
 run:
 	scripts/run.sh
+
+# The line coverage of the last debug lane run (make check, or
+# scripts/vm-run.sh debug ...): table, largest blocks never run, and
+# genhtml's report in build/coverage/html/.
+coverage:
+	scripts/install-deps.sh
+	scripts/coverage.py --blocks 20 --html $(CURDIR)/build/coverage/html
+
+soak:
+	scripts/soak.sh
 
 lint:
 	scripts/lint.sh
@@ -121,6 +133,6 @@ clean:
 	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name '*.a' \) -not -path './.git/*' -delete
 
-.PHONY: all module selftests check run lint clean bench \
+.PHONY: all module selftests check run lint clean bench coverage soak \
 	install install-module install-lib install-tools install-udev \
 	dkms-source dkms-install dkms-remove

@@ -52,6 +52,8 @@ lane() { # lane NAME KERNEL_IMAGE KDIR [TEST_DIR]
 export VM_TIMEOUT=${VM_TIMEOUT:-2700}
 MEMPAGER_HEAVY=pressure WITH_KUNIT=1 VM_MEM=384M \
 	lane debug "$debug_kdir/arch/x86/boot/bzImage" "$debug_kdir"
+# The debug lane's line coverage of kmod/*.c (printed, not a test result).
+"$SCRIPTS_DIR/coverage.py" || echo "coverage: not measured"
 twice="$build/selftests-twice"
 rm -rf "$twice"
 mkdir -p "$twice"

@@ -69,6 +69,22 @@ else
 	result not-ok module-unload
 fi
 
+# Line coverage, when the module was built for it (scripts/build-module.sh):
+# the .gcda files stay in debugfs after rmmod (gcov_persist). debugfs gives
+# them no size, so each is copied before tar; scripts/coverage.py decodes.
+gcov=/sys/kernel/debug/gcov
+if [ -d $gcov ] && [ -n "$(find $gcov -name '*.gcda' | head -n 1)" ]; then
+	find $gcov -name '*.gcda' | while read -r f; do
+		d=/tmp/gcov/${f#"$gcov"/}
+		mkdir -p "${d%/*}"
+		cat "$f" >"$d"
+	done
+	echo "@@MP gcov-begin"
+	tar -czf - -C /tmp/gcov . | base64
+	echo "@@MP gcov-end"
+	rm -rf /tmp/gcov
+fi
+
 if [ -e $leak ]; then
 	# kmemleak only reports objects older than 5 s, and wants two scans.
 	sleep 6

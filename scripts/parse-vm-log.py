@@ -37,6 +37,9 @@ def main():
     leaks = []
     host_exit = None   # how QEMU ended, when not on its own with status 0
     for line in lines:
+        # The coverage data (base64, see scripts/coverage.py) is no output.
+        if section == "gcov" and not line.startswith("@@MP gcov-end"):
+            continue
         if line.startswith("@@HOST qemu-exit "):
             host_exit = line[len("@@HOST qemu-exit "):]
             continue
@@ -68,9 +71,9 @@ def main():
                 add("ok" if rc == "0" else "not ok", "demo exit status",
                     f"rc={rc}")
                 section = None
-            elif word in ("kmemleak-begin", "dmesg-begin"):
+            elif word in ("kmemleak-begin", "dmesg-begin", "gcov-begin"):
                 section = word[:-len("-begin")]
-            elif word in ("kmemleak-end", "dmesg-end"):
+            elif word in ("kmemleak-end", "dmesg-end", "gcov-end"):
                 section = None
             elif word == "kmemleak-unavailable":
                 kmemleak = False

@@ -15,7 +15,8 @@
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
 # TEST_ARGS is passed to every test program and TEST_REPEAT (default 1)
-# runs each that many times (scripts/vm-run.sh sets them).
+# runs each that many times (scripts/vm-run.sh sets them). TEST_ENV, a list
+# of NAME=VALUE words, is exported to the test programs (scripts/soak.sh).
 # MEMPAGER_KVM=1 uses KVM instead of TCG (not on these build machines).
 # QEMU_EXTRA adds QEMU options (e.g. "-d guest_errors,cpu_reset -D FILE"),
 # KCMD_EXTRA kernel command line options (e.g. ignore_loglevel).
@@ -63,6 +64,12 @@ printf 'LANE=%s\nMODULE_PARAMS="%s"\nDEMO=%s\nTEST_ARGS="%s"\nTEST_REPEAT=%s\n' 
 # The long tests this lane runs (see tp_heavy_wanted()); unset: all.
 [ -z "${MEMPAGER_HEAVY+x}" ] ||
 	printf 'MEMPAGER_HEAVY="%s"\nexport MEMPAGER_HEAVY\n' "$MEMPAGER_HEAVY" >>"$root/lane.conf"
+for kv in ${TEST_ENV:-}; do
+	case "$kv" in
+	[A-Za-z_]*=*) printf 'export %s\n' "$kv" >>"$root/lane.conf" ;;
+	*) die "TEST_ENV: $kv is not NAME=VALUE" ;;
+	esac
+done
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$build/initramfs-$lane.cpio.gz"
 

@@ -10,8 +10,12 @@
  *
  * The seed is printed; replay with MEMPAGER_FUZZ_SEED=<seed> or
  * --seed=<seed>. MEMPAGER_FUZZ_OPS / --ops=<n> sets the number of
- * operations (default FUZZ_OPS). Thread interleavings are not replayed,
- * only each thread's sequence of operations.
+ * operations (default FUZZ_OPS; rounded up to a multiple of the number of
+ * threads, which share them). Thread interleavings are not replayed,
+ * only each thread's sequence of operations. MEMPAGER_FUZZ_ROUNDS /
+ * --rounds=<n> runs the tests n times, each in a new process, the fuzzer
+ * with the seeds seed, seed + 1, ..., seed + n - 1 (make soak: many
+ * operations, each round within the test's timeout).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -527,6 +531,12 @@ struct tharg {
 	unsigned long ops;
 };
 
+/* Each thread's share of the operations, rounded up. */
+static unsigned long thread_ops(void)
+{
+	return (fuzz_ops + NPROC * NTHREAD - 1) / (NPROC * NTHREAD);
+}
+
 static void *worker_thread(void *arg)
 {
 	struct tharg *t = arg;
@@ -555,7 +565,7 @@ static void worker(int id, unsigned long *done, unsigned long *stat)
 	for (i = 0; i < NTHREAD; i++) {
 		t[i].w = &w;
 		t[i].seed = fuzz_seed * 1000003ULL + id * NTHREAD + i;
-		t[i].ops = fuzz_ops / (NPROC * NTHREAD);
+		t[i].ops = thread_ops();
 		pthread_create(&th[i], NULL, worker_thread, &t[i]);
 	}
 	for (i = 0; i < NTHREAD; i++)
@@ -615,7 +625,7 @@ TEST_F_TIMEOUT(fuzz, abi, 600)
 	       *done, hu_now_ms() - t0, stat[ST_IOCTL_OK], stat[ST_IOCTL_ERR],
 	       stat[ST_MSGS], stat[ST_SERVED], stat[ST_MAPS], stat[ST_FORKS]);
 	EXPECT_EQ(0, stat[ST_MAX]) TH_LOG("children stuck past their alarm");
-	EXPECT_EQ(fuzz_ops / (NPROC * NTHREAD) * NPROC * NTHREAD, *done);
+	EXPECT_EQ(thread_ops() * NPROC * NTHREAD, *done);
 	/* Every object is freed once nothing refers to it. */
 	for (i = 0; i < 200; i++) {
 		n = hu_count_objects();
@@ -654,9 +664,16 @@ TEST(create_with_unwritable_struct_leaves_nothing)
 	munmap(oc, PS);
 }
 
+/* Round @round of --rounds: the next seed. */
+static void fuzz_round(unsigned long round)
+{
+	fuzz_seed += round;
+}
+
 int main(int argc, char **argv)
 {
 	const char *e = getenv("MEMPAGER_FUZZ_SEED");
+	unsigned long rounds = 1;
 	int i, j = 1;
 
 	if (e)
@@ -664,15 +681,22 @@ int main(int argc, char **argv)
 	e = getenv("MEMPAGER_FUZZ_OPS");
 	if (e)
 		fuzz_ops = strtoul(e, NULL, 0);
-	/* Take --seed= and --ops= out before the harness parses argv. */
+	e = getenv("MEMPAGER_FUZZ_ROUNDS");
+	if (e && *e)
+		rounds = strtoul(e, NULL, 0);
+	/* Take --seed=, --ops= and --rounds= out before the harness parses argv. */
 	for (i = 1; i < argc; i++) {
 		if (!strncmp(argv[i], "--seed=", 7))
 			fuzz_seed = strtoull(argv[i] + 7, NULL, 0);
 		else if (!strncmp(argv[i], "--ops=", 6))
 			fuzz_ops = strtoul(argv[i] + 6, NULL, 0);
+		else if (!strncmp(argv[i], "--rounds=", 9))
+			rounds = strtoul(argv[i] + 9, NULL, 0);
 		else
 			argv[j++] = argv[i];
 	}
 	argv[j] = NULL;
+	if (rounds > 1)
+		return tp_harness_rounds(j, argv, rounds, 0, fuzz_round);
 	return test_harness_run(j, argv);
 }

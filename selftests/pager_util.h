@@ -414,4 +414,52 @@ static inline void expect_quiet(struct __test_metadata *_metadata, struct tpager
 		TH_LOG("unexpected message type %u", m.type);
 }
 
+/**
+ * tp_harness_rounds() - the harness's main(), run again and again (a soak)
+ * @argc: as for main()
+ * @argv: as for main()
+ * @rounds: run at least this many rounds
+ * @seconds: and start new rounds until this many seconds have passed
+ * @before: if not NULL, called in each round's process before its tests,
+ *	    with the round's number (from 0)
+ *
+ * The harness exits once its tests are done, so each round is a child
+ * process running every selected test and printing its own results.
+ *
+ * Return: 0 when every round passed, else 1.
+ */
+static inline int tp_harness_rounds(int argc, char **argv, unsigned long rounds,
+				    unsigned long seconds,
+				    void (*before)(unsigned long round))
+{
+	struct timespec t0, t;
+	unsigned long r, bad = 0;
+	int status;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (r = 0; ; r++) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (r >= rounds && t.tv_sec - t0.tv_sec >= (time_t)seconds)
+			break;
+		fflush(stdout);
+		fflush(stderr);
+		pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			if (before)
+				before(r);
+			exit(test_harness_run(argc, argv));
+		}
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			bad++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	printf("# %lu rounds in %ld s, %lu failed\n", r,
+	       (long)(t.tv_sec - t0.tv_sec), bad);
+	return bad ? 1 : 0;
+}
+
 #endif /* MEMPAGER_PAGER_UTIL_H */

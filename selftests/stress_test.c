@@ -3,6 +3,7 @@
  * Many threads in several processes fault the same and different pages of
  * one object while a multi-threaded pager answers out of order: every byte
  * every client reads is checked against the pager's pattern.
+ * MEMPAGER_STRESS_SECONDS=<s> repeats it for that long (see main()).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -180,4 +181,15 @@ TEST(many_faulting_threads_out_of_order_pager)
 	tp_destroy(&tp);
 }
 
-TEST_HARNESS_MAIN
+/*
+ * MEMPAGER_STRESS_SECONDS=<s> (make soak): run the test again and again,
+ * each time in a new process, until that many seconds have passed.
+ */
+int main(int argc, char **argv)
+{
+	const char *e = getenv("MEMPAGER_STRESS_SECONDS");
+
+	if (!e || !*e)
+		return test_harness_run(argc, argv);
+	return tp_harness_rounds(argc, argv, 1, strtoul(e, NULL, 0), NULL);
+}
