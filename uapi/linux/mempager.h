@@ -362,7 +362,9 @@ struct mempager_destroy {
  * @out_end: End of the mapping
  * @out_offset: Object offset mapped at @out_start
  *
- * ENOENT when @addr is not in a mapping of a mempager object.
+ * A private mapping reports the object it was mapped from (@out_name) and
+ * the offset in that object (@out_offset), not the copy behind it. ENOENT
+ * when @addr is not in a mapping of a mempager object.
  */
 struct mempager_region {
 	__u32 size;
