@@ -85,7 +85,13 @@
  * A *manager fd* is a ``/dev/mempager`` file descriptor on which a pager
  * created objects: it is the receive right of those objects' ports. Kernel
  * messages for them are read from it (read(2), poll(2), epoll); the manager
- * calls are ioctls on it. Closing it is the death of the manager.
+ * calls are ioctls on it. Closing it is the death of the manager: when the
+ * last reference to the open file goes, as for any file. A copy made with
+ * dup(2), fork(2) or SCM_RIGHTS keeps the manager alive, and so does a
+ * read(2) or MEMPAGER_RECEIVE blocked in another thread on the same fd
+ * until it returns (with the next message, or -1 and EINTR when a signal
+ * interrupts it): a threaded pager that closes its fd also stops its
+ * receiving threads, or its clients may wait for answers that never come.
  *
  * An *object handle* (``__u32 object``) names an object within its manager fd.
  *
