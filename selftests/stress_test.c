@@ -25,7 +25,12 @@ struct pager_ctx {
 	long errors;
 };
 
-/* A pager thread: take a batch of messages, answer them in reverse. */
+/*
+ * A pager thread: take a batch of messages, answer them in reverse. Two
+ * threads read one fd: both may be woken by one message, and the one that
+ * finds the queue empty must not block in read() (the fd is O_NONBLOCK),
+ * or it would wait for a message that may never come and never see @stop.
+ */
 static void *pager_thread(void *arg)
 {
 	struct pager_ctx *c = arg;
@@ -40,6 +45,8 @@ static void *pager_thread(void *arg)
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		n = read(c->tp->mfd, m, sizeof(m));
+		if (n < 0 && errno != EAGAIN)
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
 		if (n <= 0)
 			continue;
 		n /= sizeof(m[0]);
@@ -146,6 +153,7 @@ TEST(many_faulting_threads_out_of_order_pager)
 	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
 	tp.ctl = mempager_msg_control(tp.mfd, &m);
 	ASSERT_EQ(KERN_SUCCESS, memory_object_ready(tp.ctl, 0, 0));
+	ASSERT_EQ(0, fcntl(tp.mfd, F_SETFL, O_NONBLOCK));
 
 	for (i = 0; i < PAGER_THREADS; i++) {
 		ctx[i] = (struct pager_ctx){ .tp = &tp, .seed = 7 + i };
