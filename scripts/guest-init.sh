@@ -23,8 +23,10 @@ result() { # result ok|not-ok name
 	echo "@@MP $1 $2"
 }
 
+# In name order: vm-test.sh numbers them, dependencies first.
 for m in /modules/*.ko; do
-	[ -f "$m" ] && insmod "$m"
+	[ -f "$m" ] || continue
+	insmod "$m" || echo "guest-init: insmod $m failed"
 done
 
 if insmod /mempager.ko $MODULE_PARAMS; then

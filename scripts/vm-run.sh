@@ -33,7 +33,9 @@ stock)
 stock61)
 	kdir="/usr/src/linux-headers-$(stock_kver "$STOCK_61")"
 	img=$("$SCRIPTS_DIR/stock-kernel.sh" "$STOCK_61")
-	export EXTRA_MODULES=${EXTRA_MODULES-$(stock_module virtio_blk "$STOCK_61")} ;;
+	# Debian's 6.1 has virtio and virtio_pci as modules too.
+	export EXTRA_MODULES=${EXTRA_MODULES-$(stock_modules \
+		"virtio_pci virtio_blk" "$STOCK_61")} ;;
 *) die "unknown lane $lane (debug, stock, stock61)" ;;
 esac
 

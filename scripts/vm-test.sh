@@ -9,8 +9,9 @@
 # VM_MEM sets the guest's memory (default 1G); every guest gets a scratch
 # disk (/dev/vda, VM_DISK bytes, default 2G, sparse) for the pagers that
 # need a backing store larger than RAM. EXTRA_MODULES lists kernel modules
-# (.ko or .ko.xz) to load before mempager, e.g. virtio_blk on a kernel that
-# has it as a module. MEMPAGER_HEAVY names the long tests the lane runs.
+# (.ko or .ko.xz) to load before mempager, in that order, e.g. virtio_blk
+# and what it needs on a kernel that has them as modules (stock_modules in
+# lib.sh). MEMPAGER_HEAVY names the long tests the lane runs.
 # MODULE_DIR holds mempager.ko (and mempager_kunit.ko for KUnit). Prints one
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
@@ -43,11 +44,14 @@ cp "$SCRIPTS_DIR/guest-init.sh" "$root/init"
 chmod +x "$root/init"
 cp "$moddir/mempager.ko" "$root/"
 mkdir -p "$root/modules"
+# Numbered, so that /init loads them in the order given (dependencies first).
+n=10
 for m in ${EXTRA_MODULES:-}; do
 	case "$m" in
-	*.xz) xz -dc "$m" >"$root/modules/$(basename "${m%.xz}")" ;;
-	*) cp "$m" "$root/modules/" ;;
+	*.xz) xz -dc "$m" >"$root/modules/$n-$(basename "${m%.xz}")" ;;
+	*) cp "$m" "$root/modules/$n-$(basename "$m")" ;;
 	esac
+	n=$((n + 1))
 done
 [ -z "${WITH_KUNIT:-}" ] || cp "$moddir/mempager_kunit.ko" "$root/"
 cp "$testdir"/* "$root/tests/" 2>/dev/null || true

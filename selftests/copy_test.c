@@ -216,6 +216,15 @@ TEST(item37_call_asks_the_manager)
 	EXPECT_EQ(NPAGES * PS, m.copy.length);
 	copy_handle = m.copy.new_object;
 	EXPECT_NE(tp.ctl.object, copy_handle);
+	/* A copy belongs to its mapping: its name cannot be opened. */
+	{
+		int cfd = -1;
+
+		EXPECT_NE(KERN_SUCCESS, mempager_object_open(tp.mfd,
+				m.copy.new_name, 0, &cfd));
+		EXPECT_EQ(ENOENT, errno);
+		EXPECT_EQ(-1, cfd);
+	}
 	ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
 	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
 	EXPECT_EQ(copy_handle, m.object);

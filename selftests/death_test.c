@@ -764,4 +764,102 @@ TEST(killed_with_bound_and_forked_clients)
 	expect_objects(_metadata, objs);
 }
 
+static void on_usr1(int sig)
+{
+}
+
+struct receiver {
+	int mfd;
+	pid_t tid;
+	ssize_t ret;
+	int err;
+};
+
+static void *receiver_fn(void *arg)
+{
+	struct receiver *r = arg;
+	struct mempager_msg m;
+
+	r->tid = syscall(SYS_gettid);
+	r->ret = read(r->mfd, &m, sizeof(m));
+	r->err = errno;
+	return NULL;
+}
+
+/* The state letter of thread @tid of this process, or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] ? p[2] : 0;
+}
+
+/*
+ * close() of the manager fd while another thread of the manager is blocked
+ * in a receive on it: that receive holds the open file, so the manager
+ * lives on (a client whose request was already read keeps waiting) until
+ * the receive returns; a signal ends it, and the client gets SIGBUS then.
+ */
+TEST(close_while_another_thread_receives)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+	struct receiver r = { .tid = 0 };
+	struct mempager_msg m;
+	struct tpager tp;
+	unsigned char *p;
+	pthread_t th;
+	pid_t client;
+	int status, i;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, tp_create(&tp, 4, 0600));
+	p = map_ready(_metadata, &tp, 0);
+	client = fork();
+	ASSERT_GE(client, 0);
+	if (!client) {
+		/* A copy of the manager fd would keep the manager alive. */
+		close(tp.mfd);
+		_exit(p[0] == tp_byte(0, 0, 1) ? 0 : 1);
+	}
+	ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
+	ASSERT_EQ(MEMPAGER_MSG_DATA_REQUEST, m.type);
+
+	/* A second thread waits for the next message, which never comes. */
+	r.mfd = tp.mfd;
+	ASSERT_EQ(0, pthread_create(&th, NULL, receiver_fn, &r));
+	for (i = 0; i < TP_TIMEOUT_MS / 10; i++) {
+		if (r.tid && thread_state(r.tid) == 'S')
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ('S', thread_state(r.tid));
+
+	ASSERT_EQ(0, close(tp.mfd));
+	tp.mfd = -1;
+	/* The manager is not dead yet: the client still waits. */
+	usleep(TP_QUIET_MS * 1000);
+	EXPECT_EQ(0, waitpid(client, &status, WNOHANG))
+		TH_LOG("the client did not wait for the receiving thread");
+
+	/* The receive ends (EINTR), and with it the manager. */
+	ASSERT_EQ(0, pthread_kill(th, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(-1, r.ret);
+	EXPECT_EQ(EINTR, r.err);
+	status = tp_wait(client, PROMPT_MS);
+	EXPECT_TRUE(tp_sigbus(status)) TH_LOG("client status %d", status);
+	munmap(p, 4 * PS);
+	tp_destroy(&tp);
+}
+
 TEST_HARNESS_MAIN

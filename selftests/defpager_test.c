@@ -767,6 +767,104 @@ static uint64_t word(size_t pg, size_t i)
 	return ((uint64_t)pg << 20) ^ (i * 0x9e3779b97f4a7c15ULL) ^ 0xd5;
 }
 
+/* Run mempager-defpagerctl -s SOCK @args; its output in @out. 0 or -1. */
+static int ctl(struct daemon *d, const char *args, char *out, size_t size)
+{
+	char cmd[PATH_MAX + 256];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s/mempager-defpagerctl -s %s %s",
+		 tp_tools_dir(), d->sock, args);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (n < size - 1 && fgets(out + n, size - n, f))
+		n += strlen(out + n);
+	out[n] = 0;
+	return pclose(f) == 0 ? 0 : -1;
+}
+
+/* mempager-defpagerctl prints what mempager-defpagerctl(1) says. */
+TEST_F(defpager, ctl_output_is_as_documented)
+{
+	static const char *const labels[] = {
+		"page size ", "total space ", "free space ", "default manager ",
+		"paging files ", "objects ", "pageouts ", "pageins ",
+		"zero fills ", "init ignored ", "in memory ", "I/O errors ",
+	};
+	unsigned long long v1, v2, name;
+	static char out[16384];
+	struct dp_info_reply info;
+	char args[64], kind[32], expect[64], *line;
+	uint64_t oname;
+	unsigned char *p;
+	unsigned int i;
+	int fd;
+
+	fd = dp_object_create(self->s, 4 * PS, &oname);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, dp_info(self->s, &info));
+	p = tp_map(fd, 4, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, 0, 3);
+	fill(p + PS, 1, 3);
+	fill(p + 3 * PS, 3, 3);
+	ASSERT_EQ(0, munmap(p, 4 * PS));
+	ASSERT_EQ(0, wait_free(self->s, info.free_space - 3 * PS, &info));
+
+	ASSERT_EQ(0, ctl(&self->d, "info", out, sizeof(out)));
+	line = out;
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		ASSERT_EQ(0, strncmp(line, labels[i], strlen(labels[i])))
+			TH_LOG("line %u: %.40s", i, line);
+		if (i == 0)
+			EXPECT_EQ(1, sscanf(line, "page size %llu", &v1));
+		if (i == 0)
+			EXPECT_EQ(PS, v1);
+		if (i == 2) {
+			ASSERT_EQ(2, sscanf(line, "free space %llu bytes (%llu pages)",
+					    &v1, &v2));
+			EXPECT_EQ(info.free_space, v1);
+			EXPECT_EQ(info.free_space / PS, v2);
+		}
+		line = strchr(line, '\n');
+		ASSERT_NE(NULL, line);
+		line++;
+	}
+	EXPECT_EQ(0, *line) TH_LOG("more than 12 lines: %.40s", line);
+
+	ASSERT_EQ(0, ctl(&self->d, "objects", out, sizeof(out)));
+	EXPECT_EQ(0, strncmp(out, "NAME ", 5)) TH_LOG("%.40s", out);
+	line = strchr(out, '\n');
+	ASSERT_NE(NULL, line);
+	for (v1 = ~0ULL; line && *++line; line = strchr(line, '\n')) {
+		ASSERT_EQ(4, sscanf(line, "%llu %llu %llu %31s", &name, &v2,
+				    &v1, kind)) TH_LOG("%.60s", line);
+		if (name == oname)
+			break;
+	}
+	ASSERT_TRUE(line && *line) TH_LOG("object %llu not listed:\n%s",
+					  (unsigned long long)oname, out);
+	EXPECT_EQ(4 * PS, v2);
+	EXPECT_EQ(3, v1);
+	EXPECT_STREQ("created", kind);
+
+	snprintf(args, sizeof(args), "object-pages %llu",
+		 (unsigned long long)oname);
+	ASSERT_EQ(0, ctl(&self->d, args, out, sizeof(out)));
+	snprintf(expect, sizeof(expect), "0x0\n0x%zx\n0x%zx\n", PS, 3 * PS);
+	EXPECT_STREQ(expect, out);
+
+	ASSERT_EQ(0, ctl(&self->d, "paging-files", out, sizeof(out)));
+	EXPECT_EQ(3, sscanf(out, "%31s %31s %31s", kind, expect, expect + 32));
+	EXPECT_STREQ("PAGES", kind);
+	EXPECT_STREQ("FREE", expect);
+	EXPECT_STREQ("PATH", expect + 32);
+	EXPECT_NE(NULL, strstr(out, self->d.swap)) TH_LOG("%s", out);
+	close(fd);
+}
+
 FIXTURE(defpager_disk) {
 	struct daemon d;
 	int s;

@@ -7,6 +7,7 @@
 #ifndef MEMPAGER_PAGER_UTIL_H
 #define MEMPAGER_PAGER_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -173,6 +174,90 @@ static inline int tp_wait(pid_t pid, int timeout_ms)
 		usleep(10000);
 		waited += 10;
 	}
+}
+
+/* Copy the file at @path to stderr, each line after @prefix; 0 or -1. */
+static inline int tp_cat(const char *path, const char *prefix)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "%s%s", prefix, line);
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Evidence for a test that is stuck: the state, wait channel and kernel
+ * stack of every thread of @pid (0: this process) on stderr, which the
+ * test VM keeps in its log. Reads nothing that can block on mempager.
+ */
+static inline void tp_dump_task(pid_t pid)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid ? pid : getpid());
+	dir = opendir(path);
+	if (!dir) {
+		fprintf(stderr, "# tp_dump_task: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	while ((d = readdir(dir))) {
+		char stat[256] = "", wchan[64] = "";
+		int fd;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat",
+			 pid ? pid : getpid(), d->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, stat, sizeof(stat) - 1);
+
+			stat[n > 0 ? n : 0] = 0;
+			close(fd);
+		}
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/wchan",
+			 pid ? pid : getpid(), d->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, wchan, sizeof(wchan) - 1);
+
+			wchan[n > 0 ? n : 0] = 0;
+			close(fd);
+		}
+		/* "pid (comm) S ...": the state is after the comm. */
+		fprintf(stderr, "# task %s: %.40s wchan %s\n", d->d_name,
+			strrchr(stat, ')') ? strrchr(stat, ')') + 2 : stat,
+			wchan);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack",
+			 pid ? pid : getpid(), d->d_name);
+		if (tp_cat(path, "#   "))
+			fprintf(stderr, "#   (no %s: %s)\n", path, strerror(errno));
+	}
+	closedir(dir);
+}
+
+/*
+ * Put the blocked tasks' stacks (sysrq w) and the CPUs' (sysrq l) in the
+ * kernel log, which the test VM prints at the end.
+ */
+static inline void tp_sysrq_dump(void)
+{
+	int fd = open("/proc/sysrq-trigger", O_WRONLY);
+
+	if (fd < 0) {
+		fprintf(stderr, "# no /proc/sysrq-trigger: %s\n", strerror(errno));
+		return;
+	}
+	if (write(fd, "w", 1) != 1 || write(fd, "l", 1) != 1)
+		fprintf(stderr, "# sysrq: %s\n", strerror(errno));
+	close(fd);
 }
 
 static inline int tp_sigbus(int status)

@@ -26,7 +26,12 @@ struct pager_ctx {
 	long errors;
 };
 
-/* A pager thread: take a batch of messages, answer them in reverse. */
+/*
+ * A pager thread: take a batch of messages, answer them in reverse. Two
+ * threads read one fd: both may be woken by one message, and the one that
+ * finds the queue empty must not block in read() (the fd is O_NONBLOCK),
+ * or it would wait for a message that may never come and never see @stop.
+ */
 static void *pager_thread(void *arg)
 {
 	struct pager_ctx *c = arg;
@@ -41,6 +46,8 @@ static void *pager_thread(void *arg)
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		n = read(c->tp->mfd, m, sizeof(m));
+		if (n < 0 && errno != EAGAIN)
+			__atomic_add_fetch(&c->errors, 1, __ATOMIC_RELAXED);
 		if (n <= 0)
 			continue;
 		n /= sizeof(m[0]);
@@ -114,12 +121,25 @@ static int client(int ofd, int id)
 	return bad > 99 ? 99 : (int)bad;
 }
 
+/* Milliseconds left until @t (CLOCK_MONOTONIC), at least 0. */
+static int ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (t->tv_sec - now.tv_sec) * 1000 +
+	     (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
 TEST(many_faulting_threads_out_of_order_pager)
 {
 	struct pager_ctx ctx[PAGER_THREADS];
 	pthread_t pth[PAGER_THREADS];
 	struct mempager_msg m;
 	struct tpager tp;
+	struct timespec deadline;
 	struct tp_stats st;
 	pid_t pids[CLIENTS];
 	unsigned char *p;
@@ -134,6 +154,7 @@ TEST(many_faulting_threads_out_of_order_pager)
 	ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
 	tp.ctl = mempager_msg_control(tp.mfd, &m);
 	ASSERT_EQ(KERN_SUCCESS, memory_object_ready(tp.ctl, 0, 0));
+	ASSERT_EQ(0, fcntl(tp.mfd, F_SETFL, O_NONBLOCK));
 
 	for (i = 0; i < PAGER_THREADS; i++) {
 		ctx[i] = (struct pager_ctx){ .tp = &tp, .seed = 7 + i };
@@ -145,9 +166,22 @@ TEST(many_faulting_threads_out_of_order_pager)
 		if (pids[i] == 0)
 			_exit(client(tp.ofd, i + 1));
 	}
+	/*
+	 * The work takes seconds; the harness kills the test after 30. Stop
+	 * short of that and leave evidence of what is stuck in the log.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += TP_TIMEOUT_MS / 1000;
 	for (i = 0; i < CLIENTS; i++) {
-		int status = tp_wait(pids[i], 10 * TP_TIMEOUT_MS);
+		int status = tp_wait(pids[i], ms_until(&deadline));
 
+		if (status == -1) {
+			TH_LOG("client %d stuck: its threads and ours", i);
+			tp_dump_task(pids[i]);
+			tp_dump_task(0);
+			tp_sysrq_dump();
+			status = tp_wait(pids[i], 0);
+		}
 		ASSERT_TRUE(WIFEXITED(status)) TH_LOG("client %d: status %d", i, status);
 		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("client %d: bad pages", i);
 	}
@@ -157,9 +191,17 @@ TEST(many_faulting_threads_out_of_order_pager)
 	 */
 	for (i = 0; i < NPAGES; i++)
 		EXPECT_EQ(0, tp_check(p + i * PS, i, SEED));
-	for (i = 0; i < PAGER_THREADS; i++) {
+	for (i = 0; i < PAGER_THREADS; i++)
 		ctx[i].stop = 1;
-		pthread_join(pth[i], NULL);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	for (i = 0; i < PAGER_THREADS; i++) {
+		if (pthread_timedjoin_np(pth[i], NULL, &deadline)) {
+			TH_LOG("pager thread %d does not stop: our threads", i);
+			tp_dump_task(0);
+			tp_sysrq_dump();
+			ASSERT_TRUE(0);
+		}
 		answered += ctx[i].answered;
 		errors += ctx[i].errors;
 	}

@@ -126,7 +126,7 @@ static int cmd_object_pages(int s, const char *arg)
 		if (!r)
 			return fail("object-pages");
 		for (i = 0; i < r->count; i++)
-			printf("%#" PRIx64 "\n", r->offsets[i]);
+			printf("0x%" PRIx64 "\n", r->offsets[i]);
 		start = r->next;
 	} while (r->flags & DP_MORE);
 	return 0;

@@ -21,6 +21,28 @@
  *  - a caller's structure longer than the kernel's must have only zero bytes
  *    beyond what the kernel knows.
  *
+ * The smallest size each ioctl accepts is its structure's
+ * ``MEMPAGER_*_SIZE_VER0`` below; a smaller one gives EINVAL. For every
+ * structure but &struct mempager_receive that is its full size today:
+ *
+ *  - MEMPAGER_API: &struct mempager_api, 40 bytes
+ *  - MEMPAGER_OBJECT_CREATE: &struct mempager_object_create, 40
+ *  - MEMPAGER_OBJECT_OPEN: &struct mempager_object_open, 24
+ *  - MEMPAGER_OBJECT_BIND: &struct mempager_object_bind, 16
+ *  - MEMPAGER_READY, MEMPAGER_CHANGE_ATTRIBUTES, MEMPAGER_GET_ATTRIBUTES:
+ *    &struct mempager_attributes, 40
+ *  - MEMPAGER_DATA_SUPPLY: &struct mempager_data_supply, 48
+ *  - MEMPAGER_DATA_UNAVAILABLE, MEMPAGER_DATA_ERROR:
+ *    &struct mempager_data_range, 40
+ *  - MEMPAGER_DESTROY: &struct mempager_destroy, 24
+ *  - MEMPAGER_REGION: &struct mempager_region, 48
+ *  - MEMPAGER_LOCK_REQUEST: &struct mempager_lock_request, 48
+ *  - MEMPAGER_SYNCHRONIZE_COMPLETED: &struct mempager_synchronize_completed,
+ *    40
+ *  - MEMPAGER_RECEIVE: &struct mempager_receive up to @out_data, 48 (of 56:
+ *    @supply came later)
+ *  - MEMPAGER_SET_DEFAULT_MANAGER: &struct mempager_default_manager, 8
+ *
  * Output fields are named ``out_*`` and written back up to the smaller of the
  * two sizes. Every ``flags`` field and every ``__reserved`` field must be zero
  * unless a flag is defined for it; pointers travel as ``__aligned_u64``.
@@ -30,9 +52,11 @@
  *  - ENOTTY: the ioctl number is not a mempager ioctl.
  *  - E2BIG: the structure is larger than the kernel knows and a byte beyond
  *    the known part is not zero.
- *  - EINVAL: the structure is too small, a flag or reserved field is not
- *    zero, or a field is out of range (an offset or size that is not a page
- *    multiple, lock bits above %VM_PROT_ALL).
+ *  - EINVAL: the structure is smaller than its ``MEMPAGER_*_SIZE_VER0``, a
+ *    flag or reserved field is not zero, or a field is out of range (an
+ *    offset or size that is not a page multiple, lock bits above
+ *    %MEMPAGER_PROT_ALL); a manager call or MEMPAGER_RECEIVE on a
+ *    ``/dev/mempager`` fd that is not a manager fd.
  *  - EOPNOTSUPP: the field is understood but the value is not supported
  *    (an unknown copy strategy, an unknown feature).
  *  - ENOENT: a handle (object, control) names nothing that exists now.
@@ -40,6 +64,17 @@
  *  - EPERM / EACCES: the caller may not do this to that object.
  *  - EDQUOT: the caller's uid owns max_objects_per_user objects already.
  *  - ENOMEM: out of memory; nothing was changed.
+ *  - EFAULT: the structure, or memory it points to, cannot be accessed.
+ *  - EBADF: MEMPAGER_OBJECT_BIND was given an fd that is not an object fd.
+ *  - EBUSY: the fd's role forbids the call: MEMPAGER_OBJECT_CREATE or
+ *    MEMPAGER_SET_DEFAULT_MANAGER on an fd with an object bound,
+ *    MEMPAGER_OBJECT_BIND on a manager fd or an fd already bound.
+ *  - EAGAIN: MEMPAGER_RECEIVE (and read(2)) on an O_NONBLOCK manager fd
+ *    with no message queued.
+ *  - EMSGSIZE: MEMPAGER_RECEIVE whose data buffer cannot hold the page data
+ *    of the first queued message (read(2): any message with page data).
+ *  - EINTR: a signal interrupted MEMPAGER_RECEIVE's wait for a message (the
+ *    call is restarted when the handler has SA_RESTART).
  *
  * A failing call changes no state.
  */
@@ -50,7 +85,13 @@
  * A *manager fd* is a ``/dev/mempager`` file descriptor on which a pager
  * created objects: it is the receive right of those objects' ports. Kernel
  * messages for them are read from it (read(2), poll(2), epoll); the manager
- * calls are ioctls on it. Closing it is the death of the manager.
+ * calls are ioctls on it. Closing it is the death of the manager: when the
+ * last reference to the open file goes, as for any file. A copy made with
+ * dup(2), fork(2) or SCM_RIGHTS keeps the manager alive, and so does a
+ * read(2) or MEMPAGER_RECEIVE blocked in another thread on the same fd
+ * until it returns (with the next message, or -1 and EINTR when a signal
+ * interrupts it): a threaded pager that closes its fd also stops its
+ * receiving threads, or its clients may wait for answers that never come.
  *
  * An *object handle* (``__u32 object``) names an object within its manager fd.
  *
@@ -140,6 +181,8 @@ struct mempager_api {
 	__aligned_u64 out_ioctls;
 };
 
+#define MEMPAGER_API_SIZE_VER0 40
+
 #define MEMPAGER_API _IO(MEMPAGER_TYPE, MEMPAGER_CMD_API)
 
 /* No optional features yet: the bits are for later ABI versions. */
@@ -174,6 +217,8 @@ struct mempager_object_create {
 	__aligned_u64 out_name;
 };
 
+#define MEMPAGER_OBJECT_CREATE_SIZE_VER0 40
+
 #define MEMPAGER_OBJECT_CREATE _IO(MEMPAGER_TYPE, MEMPAGER_CMD_OBJECT_CREATE)
 
 /* MEMPAGER_OBJECT_OPEN flags */
@@ -199,6 +244,8 @@ struct mempager_object_open {
 	__u32 __reserved;
 };
 
+#define MEMPAGER_OBJECT_OPEN_SIZE_VER0 24
+
 #define MEMPAGER_OBJECT_OPEN _IO(MEMPAGER_TYPE, MEMPAGER_CMD_OBJECT_OPEN)
 
 /**
@@ -219,6 +266,8 @@ struct mempager_object_bind {
 	__s32 fd;
 	__u32 __reserved;
 };
+
+#define MEMPAGER_OBJECT_BIND_SIZE_VER0 16
 
 #define MEMPAGER_OBJECT_BIND _IO(MEMPAGER_TYPE, MEMPAGER_CMD_OBJECT_BIND)
 
@@ -261,6 +310,8 @@ struct mempager_attributes {
 	__u32 __reserved2;
 };
 
+#define MEMPAGER_ATTRIBUTES_SIZE_VER0 40
+
 #define MEMPAGER_READY _IO(MEMPAGER_TYPE, MEMPAGER_CMD_READY)
 #define MEMPAGER_CHANGE_ATTRIBUTES \
 	_IO(MEMPAGER_TYPE, MEMPAGER_CMD_CHANGE_ATTRIBUTES)
@@ -297,6 +348,8 @@ struct mempager_data_supply {
 	__aligned_u64 data;
 };
 
+#define MEMPAGER_DATA_SUPPLY_SIZE_VER0 48
+
 #define MEMPAGER_DATA_SUPPLY _IO(MEMPAGER_TYPE, MEMPAGER_CMD_DATA_SUPPLY)
 
 /**
@@ -325,6 +378,8 @@ struct mempager_data_range {
 	__aligned_u64 length;
 };
 
+#define MEMPAGER_DATA_RANGE_SIZE_VER0 40
+
 #define MEMPAGER_DATA_UNAVAILABLE \
 	_IO(MEMPAGER_TYPE, MEMPAGER_CMD_DATA_UNAVAILABLE)
 #define MEMPAGER_DATA_ERROR _IO(MEMPAGER_TYPE, MEMPAGER_CMD_DATA_ERROR)
@@ -350,6 +405,8 @@ struct mempager_destroy {
 	__aligned_u64 control;
 };
 
+#define MEMPAGER_DESTROY_SIZE_VER0 24
+
 #define MEMPAGER_DESTROY _IO(MEMPAGER_TYPE, MEMPAGER_CMD_DESTROY)
 
 /**
@@ -362,7 +419,9 @@ struct mempager_destroy {
  * @out_end: End of the mapping
  * @out_offset: Object offset mapped at @out_start
  *
- * ENOENT when @addr is not in a mapping of a mempager object.
+ * A private mapping reports the object it was mapped from (@out_name) and
+ * the offset in that object (@out_offset), not the copy behind it. ENOENT
+ * when @addr is not in a mapping of a mempager object.
  */
 struct mempager_region {
 	__u32 size;
@@ -373,6 +432,8 @@ struct mempager_region {
 	__aligned_u64 out_end;
 	__aligned_u64 out_offset;
 };
+
+#define MEMPAGER_REGION_SIZE_VER0 48
 
 #define MEMPAGER_REGION _IO(MEMPAGER_TYPE, MEMPAGER_CMD_REGION)
 
@@ -411,6 +472,8 @@ struct mempager_lock_request {
 	__u32 lock_value;
 };
 
+#define MEMPAGER_LOCK_REQUEST_SIZE_VER0 48
+
 #define MEMPAGER_LOCK_REQUEST _IO(MEMPAGER_TYPE, MEMPAGER_CMD_LOCK_REQUEST)
 
 /**
@@ -435,6 +498,8 @@ struct mempager_synchronize_completed {
 	__aligned_u64 offset;
 	__aligned_u64 length;
 };
+
+#define MEMPAGER_SYNCHRONIZE_COMPLETED_SIZE_VER0 40
 
 #define MEMPAGER_SYNCHRONIZE_COMPLETED \
 	_IO(MEMPAGER_TYPE, MEMPAGER_CMD_SYNCHRONIZE_COMPLETED)
@@ -483,6 +548,8 @@ struct mempager_receive {
 	__aligned_u64 supply;
 };
 
+#define MEMPAGER_RECEIVE_SIZE_VER0 48 /* up to out_data */
+
 /* MEMPAGER_RECEIVE flags */
 #define MEMPAGER_RECEIVE_SUPPLY _BITUL(0)
 
@@ -508,6 +575,8 @@ struct mempager_default_manager {
 	__u32 size;
 	__u32 flags;
 };
+
+#define MEMPAGER_DEFAULT_MANAGER_SIZE_VER0 8
 
 #define MEMPAGER_SET_DEFAULT_MANAGER \
 	_IO(MEMPAGER_TYPE, MEMPAGER_CMD_SET_DEFAULT_MANAGER)
