@@ -21,6 +21,8 @@
 #include <linux/capability.h>
 #include <linux/spinlock.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 static DEFINE_SPINLOCK(mp_default_lock);
@@ -49,6 +51,7 @@ int mp_default_set(struct mp_manager *mgr)
 		mp_manager_put(old);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_default_set);
 
 /**
  * mp_default_clear() - a manager fd is closing: unregister it if default
@@ -151,6 +154,7 @@ out_put:
 	mp_manager_put(mgr);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_temp_attach_locked);
 
 /**
  * mp_known_mark() - the default manager holds this page of a temporary object
