@@ -182,6 +182,7 @@ out_unlock:
 	mutex_unlock(&src->mutex);
 	return ERR_PTR(err);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_copy_create);
 
 /**
  * mp_copy_detach() - a copy no longer reads from its original

@@ -280,6 +280,35 @@ static void temporary_attached_is_forgotten_at_last_unmap(struct kunit *test)
 	mp_manager_put(dm);
 }
 
+/*
+ * A COPY_CALL copy made while its manager's close is under way (the
+ * manager is dead, its object not yet marked): the copy's handle must not
+ * stay in the table, which the close may already have walked past.
+ */
+static void call_copy_refused_by_a_dying_manager(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj, *copy, *entry;
+	struct mempager_msg m[1];
+	unsigned long handle;
+	int n = 0;
+
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 1), 1);
+	KUNIT_ASSERT_EQ(test, mp_object_set_attributes(obj, m[0].control, 0,
+						       MEMPAGER_COPY_CALL,
+						       false), 0);
+	spin_lock(&f->mgr->lock);
+	f->mgr->dead = true;	/* what mp_manager_kill() does first */
+	spin_unlock(&f->mgr->lock);
+	copy = mp_copy_create(obj, 0, 1);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(copy));
+	xa_for_each(&f->mgr->objects, handle, entry)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 1);	/* the original only */
+	mp_object_unmap(obj);
+}
+
 static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(object_life_cycle),
 	KUNIT_CASE(object_bad_attributes_change_nothing),
@@ -288,6 +317,7 @@ static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(check_range_rules),
 	KUNIT_CASE(cache_entries_and_lookup),
 	KUNIT_CASE(manager_congestion),
+	KUNIT_CASE(call_copy_refused_by_a_dying_manager),
 	KUNIT_CASE(temporary_unmapped_is_not_attached),
 	KUNIT_CASE(temporary_attached_is_forgotten_at_last_unmap),
 	{}
