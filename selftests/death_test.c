@@ -8,8 +8,8 @@
  * EIO) promptly, or their data where the page was resident; nothing hangs;
  * every object is freed once the clients let go (the harness unloads the
  * module at the end of the run). The manager's close also races with the
- * last references of its objects: an msync that outlives every other
- * reference, and private copies unmapped while the close walks its table.
+ * last references of its objects: an msync outlives every other reference,
+ * and private copies are unmapped while the close walks its handle table.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -842,11 +842,24 @@ TEST(msync_outlives_its_mapping_and_its_manager)
 	expect_objects(_metadata, objs);
 }
 
-#define NCOPIES 128
+#define NCOPIES 32
+#define COPY_ROUNDS 1000
+/* The rounds stop after this long (the harness allows 30 s a test). */
+#define COPY_BUDGET_MS 15000
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
 
 struct unmapper {
 	unsigned char *base;
 	volatile int go;
+	volatile long long start;
+	long long end;
 };
 
 static void *unmapper_fn(void *arg)
@@ -856,30 +869,39 @@ static void *unmapper_fn(void *arg)
 	pin_to_cpu(1);
 	while (!u->go)
 		;
+	u->start = now_us();
 	munmap(u->base, NCOPIES * PS);
+	u->end = now_us();
 	return NULL;
 }
 
 /*
  * The last unmap of a COPY_CALL copy takes the copy out of its manager's
  * handle table while the manager's close walks that table: the table's
- * reference is dropped once, by whichever of them removed the handle. The
- * private mappings (one copy object each) are unmapped by one munmap on one
- * CPU while the manager fd is closed on the other; the copies are laid out
- * in handle order in even rounds, in reverse in odd ones, so that the two
- * walks meet.
+ * reference must be dropped once, by whichever of them took the handle out.
+ * The private mappings (one copy object each, laid out against the handle
+ * order so that the two walks cross) are unmapped by one munmap on one CPU
+ * while the manager fd is closed on the other, a random time after the
+ * munmap started; many times, for COPY_BUDGET_MS at most.
  */
 TEST(call_copies_unmapped_while_the_manager_closes)
 {
+	long long t0, t1, close_us = 0, unmap_us = 0, overlap = 0, delay;
+	long long start = hu_now_ms();
 	int objs = hu_count_objects();
+	struct hu_rng rng;
 	struct unmapper u;
 	struct mempager_msg m;
 	struct tpager tp;
 	unsigned char *p, *q;
 	pthread_t th;
-	int r, i, slot;
+	int r, i;
 
-	for (r = 0; r < 16; r++) {
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "the race needs two CPUs");
+	hu_rng_seed(&rng, 13);
+	for (r = 0; r < COPY_ROUNDS && hu_now_ms() - start < COPY_BUDGET_MS;
+	     r++) {
 		ASSERT_EQ(0, tp_create(&tp, 1, 0600));
 		p = tp_map(tp.ofd, 1, 0);
 		ASSERT_NE(MAP_FAILED, p);
@@ -889,25 +911,38 @@ TEST(call_copies_unmapped_while_the_manager_closes)
 		ASSERT_EQ(KERN_SUCCESS,
 			  memory_object_ready(tp.ctl, 0,
 					      MEMORY_OBJECT_COPY_CALL));
-		u.go = 0;
+		memset(&u, 0, sizeof(u));
 		u.base = mmap(NULL, NCOPIES * PS, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		ASSERT_NE(MAP_FAILED, u.base);
 		for (i = 0; i < NCOPIES; i++) {
-			slot = r & 1 ? NCOPIES - 1 - i : i;
-			q = mmap(u.base + slot * PS, PS, PROT_READ,
+			q = mmap(u.base + (NCOPIES - 1 - i) * PS, PS, PROT_READ,
 				 MAP_PRIVATE | MAP_FIXED, tp.ofd, 0);
-			ASSERT_EQ(u.base + slot * PS, q);
+			ASSERT_EQ(u.base + (NCOPIES - 1 - i) * PS, q);
 		}
 		ASSERT_EQ(0, munmap(p, PS));
+		close(tp.ofd);
 		ASSERT_EQ(0, pthread_create(&th, NULL, unmapper_fn, &u));
 		pin_to_cpu(0);
 		usleep(1000);
+		/* Close within the first ~2/3 of a munmap (see the averages). */
+		delay = hu_rnd(&rng, 1200);
 		u.go = 1;
-		tp_destroy(&tp);	/* the manager's close */
+		while (!u.start)
+			;
+		while (now_us() < u.start + delay)
+			;
+		t0 = now_us();
+		close(tp.mfd);
+		t1 = now_us();
 		unpin();
 		pthread_join(th, NULL);
+		close_us += t1 - t0;
+		unmap_us += u.end - u.start;
+		overlap += t0 < u.end && u.start < t1;
 	}
+	printf("# %d rounds: close %lld us, munmap %lld us on average; %lld overlapped\n",
+	       r, close_us / r, unmap_us / r, overlap);
 	expect_objects(_metadata, objs);
 }
 
