@@ -97,19 +97,28 @@ static struct mp_manager *mp_default_get(void)
  * @obj: a temporary object without a manager, its mutex held
  * @gfp: allocation flags (GFP_NOWAIT from reclaim)
  *
- * Sends memory_object_create; the object is ready at once.
+ * Sends memory_object_create; the object is ready at once. An object that
+ * nothing maps any more is never attached.
  *
- * Return: 0, -ENODEV without a default manager, -ENOMEM, or -EPIPE when
- * it just died.
+ * Return: 0, -ENOENT when nothing maps it, -ENODEV without a default
+ * manager, -ENOMEM, or -EPIPE when it just died.
  */
 int mp_temp_attach_locked(struct mp_object *obj, gfp_t gfp)
 {
-	struct mp_manager *mgr = mp_default_get();
+	struct mp_manager *mgr;
 	struct mp_msg_entry *e;
 	u32 handle;
 	int err;
 
 	lockdep_assert_held(&obj->mutex);
+	/*
+	 * Nothing maps it any more (the shrinker's reference outlived the
+	 * last munmap): it is going away, and its last unmap has decided, under
+	 * the mutex, that it has no handle to forget.
+	 */
+	if (!obj->nr_maps)
+		return -ENOENT;
+	mgr = mp_default_get();
 	if (!mgr)
 		return -ENODEV;
 	e = mp_msg_alloc(0, gfp);

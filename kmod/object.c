@@ -653,14 +653,16 @@ void mp_object_unmap(struct mp_object *obj)
 		else if (obj->state == MP_DEAD)
 			mp_cache_drop_all_locked(obj);
 	}
-	mutex_unlock(&obj->mutex);
-	if (!last)
-		return;
 	/*
 	 * Temporary memory and copies are mapped once: with the mapping gone
 	 * they need no original and no handle (the manager had terminate).
+	 * Decided under the mutex: temporary memory is attached to the
+	 * default manager under it, and never once nothing maps it.
 	 */
-	forget = obj->mgr && (obj->temporary || obj->src);
+	forget = last && obj->mgr && (obj->temporary || obj->src);
+	mutex_unlock(&obj->mutex);
+	if (!last)
+		return;
 	if (obj->src)
 		mp_copy_detach(obj);
 	if (forget)
