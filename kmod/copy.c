@@ -168,6 +168,12 @@ struct mp_object *mp_copy_create(struct mp_object *src, pgoff_t first,
 		err = mp_copy_eager_locked(src, copy, first, count);
 	mutex_unlock(&src->mutex);
 	if (err) {
+		/*
+		 * The manager never heard of the copy; when it is dying, its
+		 * close may have walked past the handle already.
+		 */
+		if (copy->mgr)
+			mp_object_forget(copy);
 		mp_copy_detach(copy);
 		mp_object_put(copy);
 		return ERR_PTR(err == -EPIPE ? -ENXIO : err);
@@ -182,6 +188,7 @@ out_unlock:
 	mutex_unlock(&src->mutex);
 	return ERR_PTR(err);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_copy_create);
 
 /**
  * mp_copy_detach() - a copy no longer reads from its original

@@ -21,6 +21,8 @@
 #include <linux/capability.h>
 #include <linux/spinlock.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 static DEFINE_SPINLOCK(mp_default_lock);
@@ -49,6 +51,7 @@ int mp_default_set(struct mp_manager *mgr)
 		mp_manager_put(old);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_default_set);
 
 /**
  * mp_default_clear() - a manager fd is closing: unregister it if default
@@ -94,19 +97,28 @@ static struct mp_manager *mp_default_get(void)
  * @obj: a temporary object without a manager, its mutex held
  * @gfp: allocation flags (GFP_NOWAIT from reclaim)
  *
- * Sends memory_object_create; the object is ready at once.
+ * Sends memory_object_create; the object is ready at once. An object that
+ * nothing maps any more is never attached.
  *
- * Return: 0, -ENODEV without a default manager, -ENOMEM, or -EPIPE when
- * it just died.
+ * Return: 0, -ENOENT when nothing maps it, -ENODEV without a default
+ * manager, -ENOMEM, or -EPIPE when it just died.
  */
 int mp_temp_attach_locked(struct mp_object *obj, gfp_t gfp)
 {
-	struct mp_manager *mgr = mp_default_get();
+	struct mp_manager *mgr;
 	struct mp_msg_entry *e;
 	u32 handle;
 	int err;
 
 	lockdep_assert_held(&obj->mutex);
+	/*
+	 * Nothing maps it any more (the shrinker's reference outlived the
+	 * last munmap): it is going away, and its last unmap has decided, under
+	 * the mutex, that it has no handle to forget.
+	 */
+	if (!obj->nr_maps)
+		return -ENOENT;
+	mgr = mp_default_get();
 	if (!mgr)
 		return -ENODEV;
 	e = mp_msg_alloc(0, gfp);
@@ -151,6 +163,7 @@ out_put:
 	mp_manager_put(mgr);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_temp_attach_locked);
 
 /**
  * mp_known_mark() - the default manager holds this page of a temporary object

@@ -604,6 +604,9 @@ int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma)
 			return PTR_ERR(obj);
 		vma->vm_pgoff = 0;
 		err = mp_mmap_object(obj, vma);
+		/* A copy never mapped needs no handle (its manager is dying). */
+		if (err && obj->mgr)
+			mp_object_forget(obj);
 		mp_object_put(obj);
 		return err;
 	}

@@ -225,6 +225,90 @@ static void manager_congestion(struct kunit *test)
 	mp_max_queued_pages = saved;
 }
 
+/*
+ * Issue 13 item 6: temporary memory that nothing maps any more is never
+ * given to the default manager. The shrinker holds a reference of its own
+ * across the last munmap; attaching then would leave the object in the
+ * manager's handle table, and counted against its owner, for good.
+ */
+static void temporary_unmapped_is_not_attached(struct kunit *test)
+{
+	struct mp_manager *dm = mp_manager_alloc();
+	struct mp_object *obj;
+
+	KUNIT_ASSERT_NOT_NULL(test, dm);
+	KUNIT_ASSERT_EQ(test, mp_default_set(dm), 0);
+	obj = mp_object_create(NULL, 4 * PAGE_SIZE, 0, false);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	mp_object_unmap(obj);	/* the last munmap; our reference stays */
+	mutex_lock(&obj->mutex);
+	mp_temp_attach_locked(obj, GFP_KERNEL);	/* what the shrinker does */
+	mutex_unlock(&obj->mutex);
+	KUNIT_EXPECT_NULL(test, obj->mgr);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&dm->objects));
+	KUNIT_EXPECT_EQ(test, dm->queued, 0);
+	mp_object_put(obj);
+	mp_manager_kill(dm);	/* unregisters it */
+	mp_manager_put(dm);
+}
+
+/* Attached while mapped: the last unmap sends terminate and drops the handle. */
+static void temporary_attached_is_forgotten_at_last_unmap(struct kunit *test)
+{
+	struct mp_manager *dm = mp_manager_alloc();
+	struct mempager_msg m[3];
+	struct mp_object *obj;
+
+	KUNIT_ASSERT_NOT_NULL(test, dm);
+	KUNIT_ASSERT_EQ(test, mp_default_set(dm), 0);
+	obj = mp_object_create(NULL, 4 * PAGE_SIZE, 0, false);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	mutex_lock(&obj->mutex);
+	KUNIT_EXPECT_EQ(test, mp_temp_attach_locked(obj, GFP_KERNEL), 0);
+	mutex_unlock(&obj->mutex);
+	KUNIT_EXPECT_PTR_EQ(test, obj->mgr, dm);
+	KUNIT_EXPECT_FALSE(test, xa_empty(&dm->objects));
+	mp_object_unmap(obj);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&dm->objects));
+	KUNIT_ASSERT_EQ(test, queued(dm, m, 3), 2);
+	KUNIT_EXPECT_EQ(test, m[0].type, MEMPAGER_MSG_CREATE);
+	KUNIT_EXPECT_EQ(test, m[1].type, MEMPAGER_MSG_TERMINATE);
+	mp_object_put(obj);
+	mp_manager_kill(dm);
+	mp_manager_put(dm);
+}
+
+/*
+ * A COPY_CALL copy made while its manager's close is under way (the
+ * manager is dead, its object not yet marked): the copy's handle must not
+ * stay in the table, which the close may already have walked past.
+ */
+static void call_copy_refused_by_a_dying_manager(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj, *copy, *entry;
+	struct mempager_msg m[1];
+	unsigned long handle;
+	int n = 0;
+
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 1), 1);
+	KUNIT_ASSERT_EQ(test, mp_object_set_attributes(obj, m[0].control, 0,
+						       MEMPAGER_COPY_CALL,
+						       false), 0);
+	spin_lock(&f->mgr->lock);
+	f->mgr->dead = true;	/* what mp_manager_kill() does first */
+	spin_unlock(&f->mgr->lock);
+	copy = mp_copy_create(obj, 0, 1);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(copy));
+	xa_for_each(&f->mgr->objects, handle, entry)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 1);	/* the original only */
+	mp_object_unmap(obj);
+}
+
 static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(object_life_cycle),
 	KUNIT_CASE(object_bad_attributes_change_nothing),
@@ -233,6 +317,9 @@ static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(check_range_rules),
 	KUNIT_CASE(cache_entries_and_lookup),
 	KUNIT_CASE(manager_congestion),
+	KUNIT_CASE(call_copy_refused_by_a_dying_manager),
+	KUNIT_CASE(temporary_unmapped_is_not_attached),
+	KUNIT_CASE(temporary_attached_is_forgotten_at_last_unmap),
 	{}
 };
 

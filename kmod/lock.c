@@ -315,37 +315,29 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
-/**
- * mp_fsync() - msync(MS_SYNC) of a mapping: memory_object_synchronize
- * @file: the object's private file
- * @start: first byte
- * @end: last byte (inclusive)
- * @datasync: unused: there is no metadata
- *
- * Returns the dirty pages of the range to the manager (kernel_copy), sends
- * synchronize and waits, killably, for synchronize_completed.
- *
- * Return: 0, -EIO when the manager is gone or the object terminated
- * meanwhile, -EINTR when killed, -ENOMEM.
- */
-int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+/* mp_fsync() of an object the caller holds a reference to. */
+static int mp_sync_range(struct mp_object *obj, loff_t start, loff_t end)
 {
-	struct mp_object *obj = file->private_data;
 	struct mempager_msg msg = {
 		.type = MEMPAGER_MSG_SYNCHRONIZE,
 		.range.flags = MEMPAGER_SYNC_SYNCHRONOUS,
 	};
 	struct mp_sync sync = { };
+	struct mp_manager *mgr;
 	pgoff_t first, last;
 	unsigned long seen;
 	int err;
 
-	if (!obj->mgr)
+	/* Set for good once seen under the mutex (temporary memory). */
+	mutex_lock(&obj->mutex);
+	mgr = obj->mgr;
+	mutex_unlock(&obj->mutex);
+	if (!mgr)
 		return 0;
 	/* Like a fault, an msync waits while the manager has too much unread. */
-	if (wait_event_killable(obj->mgr->drain_wait,
-				!mp_manager_congested(obj->mgr) ||
-				READ_ONCE(obj->mgr->dead)))
+	if (wait_event_killable(mgr->drain_wait,
+				!mp_manager_congested(mgr) ||
+				READ_ONCE(mgr->dead)))
 		return -EINTR;
 	first = start >> PAGE_SHIFT;
 	last = min_t(u64, (u64)end >> PAGE_SHIFT, obj->npages - 1);
@@ -388,6 +380,34 @@ int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	list_del(&sync.node);
 out_unlock:
 	mutex_unlock(&obj->mutex);
+	return err;
+}
+
+/**
+ * mp_fsync() - msync(MS_SYNC) of a mapping: memory_object_synchronize
+ * @file: the object's private file
+ * @start: first byte
+ * @end: last byte (inclusive)
+ * @datasync: unused: there is no metadata
+ *
+ * Returns the dirty pages of the range to the manager (kernel_copy), sends
+ * synchronize and waits, killably, for synchronize_completed. msync(2)
+ * pins the file, not the object (mapping, object fds and manager may all
+ * go meanwhile): the file keeps the object's memory, and the object is
+ * used only if a reference to it can still be had.
+ *
+ * Return: 0, -EIO when the manager is gone or the object terminated
+ * meanwhile (or is gone), -EINTR when killed, -ENOMEM.
+ */
+int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	struct mp_object *obj = file->private_data;
+	int err;
+
+	if (!kref_get_unless_zero(&obj->ref))
+		return -EIO;
+	err = mp_sync_range(obj, start, end);
+	mp_object_put(obj);
 	return err;
 }
 

@@ -112,13 +112,16 @@ struct mp_stats {
 /**
  * struct mp_object - a memory object
  * @ref: references: the manager's handle table, object fds, mappings,
- *	faults waiting, lookups
+ *	faults waiting, msync(2) calls, lookups
  * @rcu: frees the object after lookups by name are done with it
  * @name: system-wide name (index in the name table)
  * @handle: handle on the manager fd (0 for temporary memory)
  * @mgr: the manager (holds a reference), NULL for temporary memory
  * @file: the object's private file: every mapping's vm_file, so each object
- *	has its own address_space for unmap_mapping_range()
+ *	has its own address_space for unmap_mapping_range(). A reference,
+ *	dropped at the last object reference; the file owns the object's
+ *	memory and frees it when released, so a file that msync(2) pinned
+ *	never reaches freed memory
  * @npages: size in pages
  * @uid: owner, for MEMPAGER_OBJECT_OPEN
  * @gid: group, for MEMPAGER_OBJECT_OPEN

@@ -84,11 +84,12 @@ EXPORT_SYMBOL_IF_KUNIT(mp_manager_put);
  *
  * Every object it managed fails the faults waiting on it and every later
  * fault on a page not resident. No terminate is sent: nobody would read it.
- * Drops the handle table's object references.
+ * Drops the handle table's object references: each handle's reference is
+ * dropped once, here or by mp_object_forget(), by whichever took it out.
  */
 void mp_manager_kill(struct mp_manager *mgr)
 {
-	struct mp_object *obj;
+	struct mp_object *obj, *mine;
 	unsigned long handle;
 
 	mp_default_clear(mgr);
@@ -97,10 +98,18 @@ void mp_manager_kill(struct mp_manager *mgr)
 	spin_unlock(&mgr->lock);
 	mp_manager_flush(mgr);	/* also releases throttled faults */
 
+	/*
+	 * The walk holds no reference: the last unmap of a copy or of
+	 * temporary memory may take a handle out meanwhile and drop the
+	 * table's reference itself (mp_object_forget()). Only what this
+	 * xa_erase() removed is ours to touch and to put.
+	 */
 	xa_for_each(&mgr->objects, handle, obj) {
-		xa_erase(&mgr->objects, handle);
-		mp_object_manager_died(obj);
-		mp_object_put(obj);
+		mine = xa_erase(&mgr->objects, handle);
+		if (!mine)
+			continue;
+		mp_object_manager_died(mine);
+		mp_object_put(mine);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_manager_kill);

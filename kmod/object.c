@@ -6,9 +6,11 @@
  * Locking overview: mp_object.mutex protects an object's state (see struct
  * mp_object). mp_names has its own lock; lookups by name run under RCU and
  * take a reference with kref_get_unless_zero(), which is why objects are
- * freed with kfree_rcu(). The mapping count changes under the mutex from
- * ->mmap, ->open and ->close, i.e. with mmap_lock held: the mutex nests
- * inside mmap_lock and nothing here takes mmap_lock.
+ * freed with kfree_rcu(), by the release of the object's private file: the
+ * file owns the memory and the object's last reference drops the file (see
+ * mp_mapping_fops). The mapping count changes under the mutex from ->mmap,
+ * ->open and ->close, i.e. with mmap_lock held: the mutex nests inside
+ * mmap_lock and nothing here takes mmap_lock.
  */
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>
@@ -79,9 +81,24 @@ static void mp_user_uncharge(struct mp_object *obj)
 static DEFINE_XARRAY_ALLOC1(mp_names);
 static atomic64_t mp_last_control = ATOMIC64_INIT(0);
 
-/* The object's private file: the vm_file of every mapping of the object. */
+/*
+ * The object's private file: the vm_file of every mapping of the object.
+ * It owns the object's memory, not the object: the object holds the file
+ * until its last reference goes, and every mapping and an msync(2) in
+ * progress hold it too, so that whatever a mapping's file reaches stays
+ * valid. The memory is freed when the file is released.
+ */
+static int mp_mapping_release(struct inode *inode, struct file *file)
+{
+	struct mp_object *obj = file->private_data;
+
+	kfree_rcu(obj, rcu);
+	return 0;
+}
+
 static const struct file_operations mp_mapping_fops = {
 	.owner = THIS_MODULE,
+	.release = mp_mapping_release,
 	.fsync = mp_fsync,
 };
 
@@ -210,9 +227,10 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 		goto out_uncharge;
 	}
 
+	/* From here on the file owns the memory: errors go through a put. */
 	err = xa_alloc(&mp_names, &id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
 	if (err)
-		goto out_fput;
+		goto out_put;
 	obj->name = id;
 
 	if (mgr) {
@@ -231,8 +249,6 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 out_put:
 	mp_object_put(obj);
 	return ERR_PTR(err);
-out_fput:
-	fput(obj->file);
 out_uncharge:
 	mp_user_uncharge(obj);
 out_free:
@@ -260,10 +276,10 @@ static void mp_object_release(struct kref *ref)
 		mp_msg_free(obj->term_msg);
 	mp_user_uncharge(obj);
 	mutex_destroy(&obj->mutex);
-	fput(obj->file);
 	if (obj->mgr)
 		mp_manager_put(obj->mgr);
-	kfree_rcu(obj, rcu);
+	/* Last: the file frees the object once no mapping nor msync holds it. */
+	fput(obj->file);
 }
 
 /**
@@ -653,14 +669,16 @@ void mp_object_unmap(struct mp_object *obj)
 		else if (obj->state == MP_DEAD)
 			mp_cache_drop_all_locked(obj);
 	}
-	mutex_unlock(&obj->mutex);
-	if (!last)
-		return;
 	/*
 	 * Temporary memory and copies are mapped once: with the mapping gone
 	 * they need no original and no handle (the manager had terminate).
+	 * Decided under the mutex: temporary memory is attached to the
+	 * default manager under it, and never once nothing maps it.
 	 */
-	forget = obj->mgr && (obj->temporary || obj->src);
+	forget = last && obj->mgr && (obj->temporary || obj->src);
+	mutex_unlock(&obj->mutex);
+	if (!last)
+		return;
 	if (obj->src)
 		mp_copy_detach(obj);
 	if (forget)

@@ -7,9 +7,12 @@
  * msync waits for synchronize_completed. The clients must get SIGBUS (or
  * EIO) promptly, or their data where the page was resident; nothing hangs;
  * every object is freed once the clients let go (the harness unloads the
- * module at the end of the run).
+ * module at the end of the run). The manager's close also races with the
+ * last references of its objects: an msync outlives every other reference,
+ * and private copies are unmapped while the close walks its handle table.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -860,6 +863,185 @@ TEST(close_while_another_thread_receives)
 	EXPECT_TRUE(tp_sigbus(status)) TH_LOG("client status %d", status);
 	munmap(p, 4 * PS);
 	tp_destroy(&tp);
+}
+
+/* ---- object lifetime against manager death (issue 13, items 1 and 2) ---- */
+
+/* Run the calling thread on @cpu only (best effort: 0 or -1). */
+static int pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void unpin(void)
+{
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	for (i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *pinned_msync_fn(void *arg)
+{
+	pin_to_cpu(0);
+	return msync_fn(arg);
+}
+
+/*
+ * An msync(MS_SYNC) that waits for synchronize_completed outlives the
+ * mapping, the object fd and the manager fd: msync(2) pins only the
+ * mapping's file, and the object must still be there when the waiting
+ * thread wakes. The waiter and the closing thread share one CPU, so that
+ * the close runs to its end (the object's last reference goes) before the
+ * waiter looks at the object again; freed memory is then reported by
+ * KASAN or by the mutex debugging of the debug lane.
+ */
+TEST(msync_outlives_its_mapping_and_its_manager)
+{
+	unsigned char *data = malloc(16 * PS);
+	int objs = hu_count_objects();
+	struct msync_arg ma;
+	struct mempager_msg m;
+	struct tpager tp;
+	pthread_t th;
+	int r, sync;
+
+	if (pin_to_cpu(0))
+		TH_LOG("cannot pin to CPU 0: the race is left to chance");
+	for (r = 0; r < 8; r++) {
+		ASSERT_EQ(0, tp_create(&tp, 4, 0600));
+		memset(&ma, 0, sizeof(ma));
+		ma.p = map_ready(_metadata, &tp, 1);
+		ASSERT_EQ(KERN_SUCCESS, tp_supply(&tp, 0, 1, 0));
+		ma.p[0] = 0x44;	/* dirty: msync returns it, then waits */
+		ASSERT_EQ(0, pthread_create(&th, NULL, pinned_msync_fn, &ma));
+		/* The dirty page comes first (data_return), then synchronize. */
+		sync = 0;
+		while (!sync && tp_recv(tp.mfd, &m, data, 16 * PS,
+					TP_TIMEOUT_MS) == 1)
+			sync = m.type == MEMPAGER_MSG_SYNCHRONIZE;
+		ASSERT_TRUE(sync);
+		EXPECT_EQ(0, ma.done);
+		/* Every reference but the waiting msync's goes. */
+		ASSERT_EQ(0, munmap(ma.p, 4 * PS));
+		tp_destroy(&tp);
+		pthread_join(th, NULL);
+		EXPECT_EQ(EIO, ma.err);
+	}
+	unpin();
+	free(data);
+	expect_objects(_metadata, objs);
+}
+
+#define NCOPIES 32
+#define COPY_ROUNDS 1000
+/* The rounds stop after this long (the harness allows 30 s a test). */
+#define COPY_BUDGET_MS 15000
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+struct unmapper {
+	unsigned char *base;
+	volatile int go;
+	volatile long long start;
+	long long end;
+};
+
+static void *unmapper_fn(void *arg)
+{
+	struct unmapper *u = arg;
+
+	pin_to_cpu(1);
+	while (!u->go)
+		;
+	u->start = now_us();
+	munmap(u->base, NCOPIES * PS);
+	u->end = now_us();
+	return NULL;
+}
+
+/*
+ * The last unmap of a COPY_CALL copy takes the copy out of its manager's
+ * handle table while the manager's close walks that table: the table's
+ * reference must be dropped once, by whichever of them took the handle out.
+ * The private mappings (one copy object each, laid out against the handle
+ * order so that the two walks cross) are unmapped by one munmap on one CPU
+ * while the manager fd is closed on the other, a random time after the
+ * munmap started; many times, for COPY_BUDGET_MS at most.
+ */
+TEST(call_copies_unmapped_while_the_manager_closes)
+{
+	long long t0, t1, close_us = 0, unmap_us = 0, overlap = 0, delay;
+	long long start = hu_now_ms();
+	int objs = hu_count_objects();
+	struct hu_rng rng;
+	struct unmapper u;
+	struct mempager_msg m;
+	struct tpager tp;
+	unsigned char *p, *q;
+	pthread_t th;
+	int r, i;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "the race needs two CPUs");
+	hu_rng_seed(&rng, 13);
+	for (r = 0; r < COPY_ROUNDS && hu_now_ms() - start < COPY_BUDGET_MS;
+	     r++) {
+		ASSERT_EQ(0, tp_create(&tp, 1, 0600));
+		p = tp_map(tp.ofd, 1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(1, tp_next(tp.mfd, &m, TP_TIMEOUT_MS));
+		ASSERT_EQ(MEMPAGER_MSG_INIT, m.type);
+		tp.ctl = mempager_msg_control(tp.mfd, &m);
+		ASSERT_EQ(KERN_SUCCESS,
+			  memory_object_ready(tp.ctl, 0,
+					      MEMORY_OBJECT_COPY_CALL));
+		memset(&u, 0, sizeof(u));
+		u.base = mmap(NULL, NCOPIES * PS, PROT_NONE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, u.base);
+		for (i = 0; i < NCOPIES; i++) {
+			q = mmap(u.base + (NCOPIES - 1 - i) * PS, PS, PROT_READ,
+				 MAP_PRIVATE | MAP_FIXED, tp.ofd, 0);
+			ASSERT_EQ(u.base + (NCOPIES - 1 - i) * PS, q);
+		}
+		ASSERT_EQ(0, munmap(p, PS));
+		close(tp.ofd);
+		ASSERT_EQ(0, pthread_create(&th, NULL, unmapper_fn, &u));
+		pin_to_cpu(0);
+		usleep(1000);
+		/* Close within the first ~2/3 of a munmap (see the averages). */
+		delay = hu_rnd(&rng, 1200);
+		u.go = 1;
+		while (!u.start)
+			;
+		while (now_us() < u.start + delay)
+			;
+		t0 = now_us();
+		close(tp.mfd);
+		t1 = now_us();
+		unpin();
+		pthread_join(th, NULL);
+		close_us += t1 - t0;
+		unmap_us += u.end - u.start;
+		overlap += t0 < u.end && u.start < t1;
+	}
+	printf("# %d rounds: close %lld us, munmap %lld us on average; %lld overlapped\n",
+	       r, close_us / r, unmap_us / r, overlap);
+	expect_objects(_metadata, objs);
 }
 
 TEST_HARNESS_MAIN

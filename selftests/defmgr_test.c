@@ -6,8 +6,11 @@
  * data_unavailable). Checklist item 40 of shared/MACH-EMM.md. The
  * write-back limit (module parameter max_resident_percent) is lowered to
  * 1% of RAM so that page-out happens deterministically without filling RAM.
+ * An msync of temporary memory attached to the default manager outlives
+ * the mapping and the manager.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 
 #include "kselftest_harness.h"
@@ -302,6 +305,86 @@ TEST(replacing_the_default_manager)
 	close(a);
 	free(d.store);
 	free(d.held);
+}
+
+struct msync_arg {
+	unsigned char *p;
+	size_t len;
+	volatile int done, err;
+};
+
+static void *pinned_msync_fn(void *arg)
+{
+	struct msync_arg *a = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	a->err = msync(a->p, a->len, MS_SYNC) ? errno : 0;
+	a->done = 1;
+	return NULL;
+}
+
+/*
+ * Issue 13 item 1, temporary memory: an msync(MS_SYNC) of temporary memory
+ * attached to the default manager, waiting for synchronize_completed,
+ * outlives the mapping (the object's last reference but its own) and the
+ * manager. The waiter and the test share one CPU, so the munmap and the
+ * close run to their end before the waiter looks at the object again.
+ */
+TEST(msync_of_temporary_memory_outlives_its_mapping)
+{
+	unsigned char *data = malloc(16 * PS);
+	struct msync_arg ma = { 0 };
+	struct mempager_msg m;
+	struct dm d = { 0 };
+	pthread_t th, ms;
+	cpu_set_t set, all;
+	char old[16];
+	size_t i;
+	int fd, sync = 0;
+
+	d.npages = 2048;	/* 8 MiB: over 1% of the guest's RAM */
+	d.store = malloc(d.npages * PS);
+	d.held = calloc(d.npages, 1);
+	d.fd = mempager_open();
+	ASSERT_EQ(0, dm_register(d.fd)) TH_LOG("register: %s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&th, NULL, dm_thread, &d));
+	fd = mempager_open();
+	ma.len = d.npages * PS;
+	ma.p = mmap(NULL, ma.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, ma.p);
+	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
+	for (i = 0; i < d.npages; i++)
+		ma.p[i * PS] = 1;
+	tp_set_resident_percent(old, NULL, 0);
+	/* Dirty, and resident (page-out is over): msync returns it. */
+	ma.p[0] = 2;
+	usleep(TP_QUIET_MS * 1000);
+	d.stop = 1;
+	pthread_join(th, NULL);
+	ASSERT_EQ(1, d.creates);	/* attached to the default manager */
+
+	sched_getaffinity(0, sizeof(all), &all);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	ASSERT_EQ(0, pthread_create(&ms, NULL, pinned_msync_fn, &ma));
+	while (!sync && tp_recv(d.fd, &m, data, 16 * PS, TP_TIMEOUT_MS) == 1)
+		sync = m.type == MEMPAGER_MSG_SYNCHRONIZE;
+	ASSERT_TRUE(sync);
+	EXPECT_EQ(0, ma.done);
+	/* Every reference but the waiting msync's goes. */
+	ASSERT_EQ(0, munmap(ma.p, ma.len));
+	close(fd);
+	close(d.fd);
+	pthread_join(ms, NULL);
+	sched_setaffinity(0, sizeof(all), &all);
+	EXPECT_EQ(EIO, ma.err);
+	free(d.store);
+	free(d.held);
+	free(data);
 }
 
 TEST_HARNESS_MAIN
