@@ -7,6 +7,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$(debug_kernel_dir)
+# One build at a time: a second caller (another checkout, a make started
+# meanwhile) waits for the first instead of wiping its build directory.
+mkdir -p "$MEMPAGER_CACHE"
+exec 9>"$MEMPAGER_CACHE/.kernel-build.lock"
+flock 9
 if [ -f "$out/.done" ]; then
 	echo "$out"
 	exit 0

@@ -7,6 +7,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 src=$(kernel_src_dir)
+# One unpacking at a time (see build-test-kernel.sh).
+mkdir -p "$MEMPAGER_CACHE"
+exec 8>"$MEMPAGER_CACHE/.unpack.lock"
+flock 8
 if [ ! -f "$src/.unpacked" ]; then
 	tarball=/usr/src/linux-source-6.12.tar.xz
 	[ -f "$tarball" ] || die "$tarball missing: run scripts/install-deps.sh"
