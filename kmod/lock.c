@@ -26,6 +26,8 @@
 #include <linux/swap.h>
 #include <linux/workqueue.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 /* Pages in one data_return message at most (64 KiB with 4 KiB pages). */
@@ -276,6 +278,7 @@ int mp_lock_request(struct mp_object *obj,
 	mutex_unlock(&obj->mutex);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_lock_request);
 
 /**
  * mp_page_mkwrite() - a page of a shared mapping is about to be written

@@ -355,6 +355,7 @@ struct file *mp_object_open_file(struct mp_object *obj, bool writable)
 		mp_object_put(obj);
 	return file;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_open_file);
 
 /**
  * mp_object_from_file() - the object of an object fd
