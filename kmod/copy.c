@@ -69,15 +69,15 @@ EXPORT_SYMBOL_IF_KUNIT(mp_entry_is_shadow);
 static int mp_copy_call_locked(struct mp_object *src, struct mp_object *copy,
 			       pgoff_t first, pgoff_t count)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_COPY,
-		.copy.offset = (u64)first << PAGE_SHIFT,
-		.copy.length = (u64)count << PAGE_SHIFT,
-		.copy.new_object = copy->handle,
-		.copy.new_name = copy->name,
-	};
+	struct mempager_msg msg;
 	unsigned long pgoff;
 	void *entry;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_COPY);
+	msg.copy.offset = (u64)first << PAGE_SHIFT;
+	msg.copy.length = (u64)count << PAGE_SHIFT;
+	msg.copy.new_object = copy->handle;
+	msg.copy.new_name = copy->name;
 
 	/* Writes to the original now ask the manager first. */
 	xa_for_each_range(&src->pages, pgoff, entry, first, first + count - 1) {

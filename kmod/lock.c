@@ -255,12 +255,12 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 int mp_lock_request(struct mp_object *obj,
 		    const struct mempager_lock_request *lr)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_LOCK_COMPLETED,
-		.range.offset = lr->offset,
-		.range.length = lr->length,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_LOCK_COMPLETED);
+	msg.range.offset = lr->offset;
+	msg.range.length = lr->length;
 
 	mutex_lock(&obj->mutex);
 	err = mp_object_check_control(obj, lr->control);
@@ -334,14 +334,14 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
 int mp_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 {
 	struct mp_object *obj = file->private_data;
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_SYNCHRONIZE,
-		.range.flags = MEMPAGER_SYNC_SYNCHRONOUS,
-	};
+	struct mempager_msg msg;
 	struct mp_sync sync = { };
 	pgoff_t first, last;
 	unsigned long seen;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_SYNCHRONIZE);
+	msg.range.flags = MEMPAGER_SYNC_SYNCHRONOUS;
 
 	if (!obj->mgr)
 		return 0;

@@ -26,6 +26,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -307,6 +308,21 @@ struct mp_recv {
 	unsigned int out_msgs;
 	u64 out_data;
 };
+
+/**
+ * mp_msg_init() - start a message built on the stack
+ * @msg: the message
+ * @type: MEMPAGER_MSG_*
+ *
+ * Every byte is zeroed first: messages reach user space whole, and an
+ * initializer naming one member of the union leaves the bytes beyond that
+ * member unspecified (fs/userfaultfd.c's msg_init() does the same).
+ */
+static inline void mp_msg_init(struct mempager_msg *msg, u32 type)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->type = type;
+}
 
 /* msgqueue.c */
 struct mp_manager *mp_manager_alloc(void);

@@ -483,12 +483,12 @@ static void mp_object_terminate_locked(struct mp_object *obj)
 int mp_object_set_attributes(struct mp_object *obj, u64 control,
 			     u32 may_cache, u32 copy_strategy, bool reply)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_CHANGE_COMPLETED,
-		.change.may_cache = may_cache,
-		.change.copy_strategy = copy_strategy,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_CHANGE_COMPLETED);
+	msg.change.may_cache = may_cache;
+	msg.change.copy_strategy = copy_strategy;
 
 	if (may_cache > 1)
 		return -EINVAL;
@@ -590,11 +590,11 @@ void mp_object_manager_died(struct mp_object *obj)
  */
 int mp_object_map_locked(struct mp_object *obj)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_INIT,
-		.init.page_size = PAGE_SIZE,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_INIT);
+	msg.init.page_size = PAGE_SIZE;
 
 	lockdep_assert_held(&obj->mutex);
 	if (obj->state == MP_DEAD || obj->state == MP_DESTROYED)

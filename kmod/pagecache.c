@@ -266,12 +266,7 @@ static int mp_copy_in(struct page **pages, unsigned int n, u64 data,
  */
 int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_SUPPLY_COMPLETED,
-		.supply.offset = ds->offset,
-		.supply.length = ds->length,
-		.supply.result = MEMPAGER_KERN_SUCCESS,
-	};
+	struct mempager_msg msg;
 	struct page *pages[MP_SUPPLY_BATCH];
 	pgoff_t first = ds->offset >> PAGE_SHIFT;
 	pgoff_t count = ds->length >> PAGE_SHIFT;
@@ -280,6 +275,11 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 	unsigned int n, i;
 	bool present = false;
 	int err = 0;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_SUPPLY_COMPLETED);
+	msg.supply.offset = ds->offset;
+	msg.supply.length = ds->length;
+	msg.supply.result = MEMPAGER_KERN_SUCCESS;
 
 	/* A batch is charged to whoever faulted on its first page. */
 	mutex_lock(&obj->mutex);
