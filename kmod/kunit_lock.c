@@ -135,7 +135,7 @@ static void lock_flush_keeps_a_pinned_page(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, xa_load(&f->obj->pages, 0), (void *)page);
 	sent = find_msg(f->mgr, MEMPAGER_MSG_DATA_RETURN, &m);
 	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(sent));
-	KUNIT_EXPECT_NE(test, sent, page);
+	KUNIT_EXPECT_PTR_NE(test, sent, page);
 	KUNIT_EXPECT_EQ(test, m.data_return.kernel_copy, 1);
 	KUNIT_EXPECT_EQ(test, m.data_return.dirty, 1);
 

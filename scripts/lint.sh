@@ -64,7 +64,7 @@ if nk=$("$SCRIPTS_DIR/build-nomemcg.sh" 2>"$out/nomemcg.log"); then
 else
 	echo "build-nomemcg.sh failed" >>"$out/nomemcg.log"
 fi
-grep -E "error|failed" "$out/nomemcg.log" >"$out/nomemcg"
+grep -E "(error|warning):|Error [0-9]|failed" "$out/nomemcg.log" >"$out/nomemcg"
 check "build without CONFIG_MEMCG" "$out/nomemcg"
 
 rm -f "$out/man"
