@@ -59,6 +59,19 @@ void mp_request_put(struct mp_request *req)
 	}
 }
 
+/*
+ * Another reference to a cgroup the caller holds one to. Without
+ * CONFIG_MEMCG struct mem_cgroup is opaque and there is nothing to count
+ * (mem_cgroup_put() is a stub then; 6.1 has no mem_cgroup_tryget()).
+ */
+static struct mem_cgroup *mp_mem_cgroup_get(struct mem_cgroup *memcg)
+{
+#ifdef CONFIG_MEMCG
+	css_get(&memcg->css);
+#endif
+	return memcg;
+}
+
 /**
  * mp_request_memcg_locked() - the cgroup a page's answer is charged to
  * @obj: the object, its mutex held
@@ -78,8 +91,7 @@ struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
 	lockdep_assert_held(&obj->mutex);
 	if (!req || !req->memcg)
 		return NULL;
-	css_get(&req->memcg->css);
-	return req->memcg;
+	return mp_mem_cgroup_get(req->memcg);
 }
 
 /**
