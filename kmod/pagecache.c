@@ -368,15 +368,17 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			pgoff_t count)
 {
 	struct mem_cgroup *memcg, *old_memcg;
+	unsigned long pgoff;
 	struct page *page;
-	pgoff_t pgoff;
+	void *entry;
 	int err;
 
 	lockdep_assert_held(&obj->mutex);
-	for (pgoff = first; pgoff < first + count; pgoff++) {
-		struct mp_request *req;
+	/* Only what is present costs: each step finds the next entry. */
+	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
+		struct mp_request *req = mp_request_entry(entry);
 
-		req = mp_request_entry(xa_load(&obj->pages, pgoff));
+		cond_resched();
 		if (!req)
 			continue;
 		if (obj->src) {
@@ -428,11 +430,13 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 int mp_data_error(struct mp_object *obj, pgoff_t first, pgoff_t count)
 {
 	struct mp_request *req;
-	pgoff_t pgoff;
+	unsigned long pgoff;
+	void *entry;
 
 	lockdep_assert_held(&obj->mutex);
-	for (pgoff = first; pgoff < first + count; pgoff++) {
-		req = mp_request_entry(xa_load(&obj->pages, pgoff));
+	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
+		cond_resched();
+		req = mp_request_entry(entry);
 		if (!req)
 			continue;
 		xa_erase(&obj->pages, pgoff);
