@@ -171,7 +171,7 @@ struct mp_object *mp_copy_create(struct mp_object *src, pgoff_t first,
 	call = src->state == MP_READY &&
 	       src->copy_strategy == MEMPAGER_COPY_CALL;
 	copy = mp_object_create(call ? src->mgr : NULL,
-				(u64)count << PAGE_SHIFT, src->mode, true);
+				(u64)count << PAGE_SHIFT, src->mode, NULL);
 	if (IS_ERR(copy)) {
 		err = PTR_ERR(copy);
 		goto out_unmap;

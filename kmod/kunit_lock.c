@@ -26,7 +26,7 @@ static int mp_lock_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	f->mgr = mp_manager_alloc();
 	KUNIT_ASSERT_NOT_NULL(test, f->mgr);
-	f->obj = mp_object_create(f->mgr, 4 * PAGE_SIZE, 0600, true);
+	f->obj = mp_object_create(f->mgr, 4 * PAGE_SIZE, 0600, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(f->obj));
 	test->priv = f;
 	return 0;

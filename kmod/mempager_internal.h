@@ -252,7 +252,9 @@ struct mempager_file {
 
 /**
  * struct mp_ucmd - one ioctl call on its way through the dispatch
- * @mf: the file it was made on
+ * @file: the file it was made on, whose opener's credentials (f_cred)
+ *	decide what it may do
+ * @mf: its mempager_file
  * @cmd: the caller's structure, copied in; copied back on success
  * @new_file: a file to install as @new_fd once the output reached the caller
  * @new_fd: the reserved fd number, or -1
@@ -261,6 +263,7 @@ struct mempager_file {
  * @nonblock: the file is O_NONBLOCK
  */
 struct mp_ucmd {
+	struct file *file;
 	struct mempager_file *mf;
 	void *cmd;
 	struct file *new_file;
@@ -340,7 +343,7 @@ __poll_t mp_manager_poll(struct mp_manager *mgr, struct file *file,
 
 /* object.c */
 struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
-				   umode_t mode, bool copy);
+				   umode_t mode, const struct file *opener);
 struct mp_object *mp_object_lookup(u64 name);
 void mp_object_get(struct mp_object *obj);
 void mp_object_put(struct mp_object *obj);
