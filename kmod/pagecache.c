@@ -374,10 +374,19 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 	int err;
 
 	lockdep_assert_held(&obj->mutex);
-	/* Only what is present costs: each step finds the next entry. */
-	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
-		struct mp_request *req = mp_request_entry(entry);
+	/*
+	 * Only what is present costs: each step finds the next entry from a
+	 * fresh lookup (the mutex is dropped inside; an xa_for_each_range()
+	 * here hung replacing_the_default_manager in defmgr_test).
+	 */
+	for (pgoff = first; pgoff < first + count; pgoff++) {
+		struct mp_request *req;
 
+		entry = xa_find(&obj->pages, &pgoff, first + count - 1,
+				XA_PRESENT);
+		if (!entry)
+			break;
+		req = mp_request_entry(entry);
 		cond_resched();
 		if (!req)
 			continue;
@@ -434,7 +443,12 @@ int mp_data_error(struct mp_object *obj, pgoff_t first, pgoff_t count)
 	void *entry;
 
 	lockdep_assert_held(&obj->mutex);
-	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
+	/* As in mp_data_unavailable(): only what is present costs. */
+	for (pgoff = first; pgoff < first + count; pgoff++) {
+		entry = xa_find(&obj->pages, &pgoff, first + count - 1,
+				XA_PRESENT);
+		if (!entry)
+			break;
 		cond_resched();
 		req = mp_request_entry(entry);
 		if (!req)
