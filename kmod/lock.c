@@ -562,7 +562,13 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 	/* Temporary memory goes to the default manager, if there is one. */
 	if (obj->temporary && !obj->mgr && !obj->src)
 		mp_temp_attach_locked(obj, gfp);
-	can_return = obj->state == MP_READY && obj->mgr;
+	/*
+	 * Not to a dead manager: the return would fail and give the pages
+	 * back, which must not count as progress (the write-back worker
+	 * loops while there is some).
+	 */
+	can_return = obj->state == MP_READY && obj->mgr &&
+		     !READ_ONCE(obj->mgr->dead);
 	xa_for_each_start(&obj->pages, pgoff, entry, obj->scan_next) {
 		bool dirty, keep;
 
