@@ -375,9 +375,8 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 
 	lockdep_assert_held(&obj->mutex);
 	/*
-	 * Only what is present costs: each step finds the next entry from a
-	 * fresh lookup (the mutex is dropped inside; an xa_for_each_range()
-	 * here hung replacing_the_default_manager in defmgr_test).
+	 * Only what is present costs: each step finds the next entry with a
+	 * fresh lookup from the next index (the mutex is dropped inside).
 	 */
 	for (pgoff = first; pgoff < first + count; pgoff++) {
 		struct mp_request *req;
