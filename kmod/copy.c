@@ -33,6 +33,7 @@
  */
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include <kunit/visibility.h>
@@ -69,15 +70,15 @@ EXPORT_SYMBOL_IF_KUNIT(mp_entry_is_shadow);
 static int mp_copy_call_locked(struct mp_object *src, struct mp_object *copy,
 			       pgoff_t first, pgoff_t count)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_COPY,
-		.copy.offset = (u64)first << PAGE_SHIFT,
-		.copy.length = (u64)count << PAGE_SHIFT,
-		.copy.new_object = copy->handle,
-		.copy.new_name = copy->name,
-	};
+	struct mempager_msg msg;
 	unsigned long pgoff;
 	void *entry;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_COPY);
+	msg.copy.offset = (u64)first << PAGE_SHIFT;
+	msg.copy.length = (u64)count << PAGE_SHIFT;
+	msg.copy.new_object = copy->handle;
+	msg.copy.new_name = copy->name;
 
 	/* Writes to the original now ask the manager first. */
 	xa_for_each_range(&src->pages, pgoff, entry, first, first + count - 1) {
@@ -93,35 +94,55 @@ static int mp_copy_call_locked(struct mp_object *src, struct mp_object *copy,
 	return mp_post_locked(src, &msg);
 }
 
-/* COPY_NONE: copy the resident pages now, ask for the missing ones. */
+/*
+ * COPY_NONE: copy the resident pages now, ask for the missing ones. What it
+ * costs is what the range holds plus the requests it may send, not the
+ * range's length; it runs with mmap_lock held for writing, so copying many
+ * pages stops for a fatal signal (-EINTR).
+ */
 static int mp_copy_eager_locked(struct mp_object *src, struct mp_object *copy,
 				pgoff_t first, pgoff_t count)
 {
-	pgoff_t i;
+	unsigned int max = READ_ONCE(mp_max_outstanding);
+	unsigned long pgoff;
+	struct page *page;
+	pgoff_t end;
+	void *entry;
 	int err;
 
-	for (i = 0; i < count && first + i < src->npages; i++) {
-		void *entry = xa_load(&src->pages, first + i);
-		struct page *page;
-
-		if (entry && !xa_pointer_tag(entry)) {
-			page = mp_page_copy(entry, GFP_KERNEL);
-			if (!page)
-				return -ENOMEM;
-			mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
-			err = mp_cache_store_locked(copy, i, page);
-			mutex_unlock(&copy->mutex);
-			if (err) {
-				put_page(page);
-				return err;
-			}
-		} else if (!entry &&
-			   src->outstanding < READ_ONCE(mp_max_outstanding)) {
-			page = (void *)mp_request_send_locked(src, first + i,
-							      false);
-			if (IS_ERR(page))
-				return PTR_ERR(page);
+	if (first >= src->npages)
+		return 0;
+	end = first + min_t(pgoff_t, count, src->npages - first);
+	xa_for_each_range(&src->pages, pgoff, entry, first, end - 1) {
+		if (xa_pointer_tag(entry))
+			continue;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		page = mp_page_copy(entry, GFP_KERNEL);
+		if (!page)
+			return -ENOMEM;
+		mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
+		err = mp_cache_store_locked(copy, pgoff - first, page);
+		mutex_unlock(&copy->mutex);
+		if (err) {
+			put_page(page);
+			return err;
 		}
+		cond_resched();
+	}
+	/*
+	 * The missing pages, in order, while request slots are free: the
+	 * entries skipped on the way are present ones.
+	 */
+	for (pgoff = first; pgoff < end && src->outstanding < max; pgoff++) {
+		struct mp_request *req;
+
+		if (xa_load(&src->pages, pgoff))
+			continue;
+		req = mp_request_send_locked(src, pgoff, false);
+		if (IS_ERR(req))
+			return PTR_ERR(req);
+		cond_resched();
 	}
 	return 0;
 }
@@ -133,7 +154,8 @@ static int mp_copy_eager_locked(struct mp_object *src, struct mp_object *copy,
  * @count: pages
  *
  * Return: the copy with a reference, or an ERR_PTR: -ENXIO when @src is
- * destroyed or its manager is dead, -ENOMEM.
+ * destroyed or its manager is dead, -ENOMEM, -EINTR when a fatal signal
+ * stopped a COPY_NONE copy.
  */
 struct mp_object *mp_copy_create(struct mp_object *src, pgoff_t first,
 				 pgoff_t count)
@@ -149,7 +171,7 @@ struct mp_object *mp_copy_create(struct mp_object *src, pgoff_t first,
 	call = src->state == MP_READY &&
 	       src->copy_strategy == MEMPAGER_COPY_CALL;
 	copy = mp_object_create(call ? src->mgr : NULL,
-				(u64)count << PAGE_SHIFT, src->mode, true);
+				(u64)count << PAGE_SHIFT, src->mode, NULL);
 	if (IS_ERR(copy)) {
 		err = PTR_ERR(copy);
 		goto out_unmap;

@@ -109,16 +109,16 @@ void mp_tickets_free_locked(struct mp_object *obj)
 struct mp_request *mp_request_send_locked(struct mp_object *obj,
 					  pgoff_t pgoff, bool write)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_DATA_REQUEST,
-		.request.offset = (u64)pgoff << PAGE_SHIFT,
-		.request.length = PAGE_SIZE,
-		.request.desired_access = MEMPAGER_PROT_READ |
-			(write ? MEMPAGER_PROT_WRITE : 0),
-	};
+	struct mempager_msg msg;
 	struct mp_request *req;
 	void *old;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_DATA_REQUEST);
+	msg.request.offset = (u64)pgoff << PAGE_SHIFT;
+	msg.request.length = PAGE_SIZE;
+	msg.request.desired_access = MEMPAGER_PROT_READ |
+		(write ? MEMPAGER_PROT_WRITE : 0);
 
 	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
 	if (!req)
@@ -242,13 +242,13 @@ static int mp_unlock_send_locked(struct mp_object *obj, pgoff_t pgoff,
 {
 	unsigned int want = MEMPAGER_PROT_READ | (write ? MEMPAGER_PROT_WRITE : 0);
 	unsigned int sent = mp_page_unlock_sent(page);
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_DATA_UNLOCK,
-		.request.offset = (u64)pgoff << PAGE_SHIFT,
-		.request.length = PAGE_SIZE,
-		.request.desired_access = want,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_DATA_UNLOCK);
+	msg.request.offset = (u64)pgoff << PAGE_SHIFT;
+	msg.request.length = PAGE_SIZE;
+	msg.request.desired_access = want;
 
 	if ((sent & want) == want)
 		return 0;

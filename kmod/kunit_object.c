@@ -38,7 +38,7 @@ static int mp_fixture_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	f->mgr = mp_manager_alloc();
 	KUNIT_ASSERT_NOT_NULL(test, f->mgr);
-	f->obj = mp_object_create(f->mgr, 8 * PAGE_SIZE, 0600, false);
+	f->obj = mp_object_create(f->mgr, 8 * PAGE_SIZE, 0600, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(f->obj));
 	test->priv = f;
 	return 0;
@@ -154,7 +154,7 @@ static void object_manager_death(struct kunit *test)
 	struct mp_object *obj;
 
 	KUNIT_ASSERT_NOT_NULL(test, mgr);
-	obj = mp_object_create(mgr, PAGE_SIZE, 0600, false);
+	obj = mp_object_create(mgr, PAGE_SIZE, 0600, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
 	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
 	mp_manager_kill(mgr);
@@ -238,7 +238,7 @@ static void temporary_unmapped_is_not_attached(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, dm);
 	KUNIT_ASSERT_EQ(test, mp_default_set(dm), 0);
-	obj = mp_object_create(NULL, 4 * PAGE_SIZE, 0, false);
+	obj = mp_object_create(NULL, 4 * PAGE_SIZE, 0, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
 	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
 	mp_object_unmap(obj);	/* the last munmap; our reference stays */
@@ -262,7 +262,7 @@ static void temporary_attached_is_forgotten_at_last_unmap(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, dm);
 	KUNIT_ASSERT_EQ(test, mp_default_set(dm), 0);
-	obj = mp_object_create(NULL, 4 * PAGE_SIZE, 0, false);
+	obj = mp_object_create(NULL, 4 * PAGE_SIZE, 0, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
 	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
 	mutex_lock(&obj->mutex);

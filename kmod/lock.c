@@ -26,6 +26,8 @@
 #include <linux/swap.h>
 #include <linux/workqueue.h>
 
+#include <kunit/visibility.h>
+
 #include "mempager_internal.h"
 
 /* Pages in one data_return message at most (64 KiB with 4 KiB pages). */
@@ -49,19 +51,71 @@ struct mp_sync {
 struct mp_return {
 	struct mp_msg_entry *e;
 	pgoff_t next;		/* the page that would extend it */
+	gfp_t gfp;		/* of the last mp_return_add() */
 };
+
+/*
+ * A return's page that was the cache's own could not be handed over (the
+ * manager is dead): it goes back into the cache rather than being freed,
+ * as a dead manager's resident pages stay readable. A copy may hold the
+ * page itself as its snapshot: the object then gets a duplicate. @page is
+ * a reference of the caller's, consumed.
+ */
+static void mp_return_undo_locked(struct mp_object *obj, pgoff_t pgoff,
+				  struct page *page, bool dirty, gfp_t gfp)
+{
+	struct page *keep = page;
+
+	if (!list_empty(&obj->copies)) {
+		keep = mp_page_copy(page, gfp);
+		if (keep)
+			set_page_private(keep, page_private(page));
+		put_page(page);
+		if (!keep)
+			return;
+	}
+	if (dirty)
+		SetPageDirty(keep);
+	if (xa_insert(&obj->pages, pgoff, keep, gfp)) {
+		put_page(keep);
+		return;
+	}
+	obj->nr_resident++;
+	atomic_long_inc(&mp_resident_total);
+}
 
 static int mp_return_flush(struct mp_object *obj, struct mp_return *r)
 {
 	struct mp_msg_entry *e = r->e;
+	struct page *own[MP_RETURN_MAX];
+	unsigned int i, n = 0, npages;
+	pgoff_t first;
+	bool dirty;
 	int err;
 
 	if (!e)
 		return 0;
 	r->e = NULL;
-	e->msg.data_return.length = (u64)e->npages << PAGE_SHIFT;
-	obj->stats.returned += e->npages;
+	npages = e->npages;
+	first = e->msg.data_return.offset >> PAGE_SHIFT;
+	dirty = e->msg.data_return.dirty;
+	e->msg.data_return.length = (u64)npages << PAGE_SHIFT;
+	/* Pages that left the cache: held until the manager has them. */
+	if (!e->msg.data_return.kernel_copy)
+		for (n = 0; n < npages; n++) {
+			own[n] = e->pages[n];
+			get_page(own[n]);
+		}
 	err = mp_msg_post_locked(obj, e);
+	if (!err)
+		obj->stats.returned += npages;
+	for (i = 0; i < n; i++) {
+		if (err == -EPIPE)
+			mp_return_undo_locked(obj, first + i, own[i], dirty,
+					      r->gfp);
+		else
+			put_page(own[i]);
+	}
 	return err == -EPIPE ? 0 : err;
 }
 
@@ -85,7 +139,9 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 		if (err)
 			return err;
 	}
+	r->gfp = gfp;
 	if (e && (r->next != pgoff || e->msg.data_return.dirty != dirty ||
+		  e->msg.data_return.kernel_copy != kernel_copy ||
 		  e->msg.type != type || e->npages == MP_RETURN_MAX)) {
 		err = mp_return_flush(obj, r);
 		if (err)
@@ -166,7 +222,10 @@ void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
  *
  * Sets the lock, zaps the range from every page table, queues data_return
  * messages (kernel_copy when not flushing: the manager gets a copy taken
- * now) and flushes. Wakes the faults waiting on the object.
+ * now) and flushes. A flush leaves a page pinned for DMA in the cache and
+ * returns a copy of it (kernel_copy), and gives pages back to the cache
+ * when the manager turns out to be dead. Wakes the faults waiting on the
+ * object.
  *
  * Return: 0 or -ENOMEM (the pages before the failing one are done).
  */
@@ -197,7 +256,7 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 
 	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
 		struct page *data = NULL;
-		bool dirty;
+		bool dirty, pinned = false, own;
 
 		if (xa_pointer_tag(entry))
 			continue;
@@ -211,28 +270,38 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 			lock_page(page);
 			if (page_mapped(page))
 				mp_zap_range(obj, pgoff, 1);
+			/*
+			 * Unmapped, it cannot be pinned anew. One pinned for
+			 * DMA (O_DIRECT, io_uring) stays, as reclaim keeps
+			 * it: the I/O completes into the object's page, whose
+			 * dirty bit comes back with a later return. The
+			 * manager gets a copy (kernel_copy).
+			 */
+			pinned = folio_maybe_dma_pinned(page_folio(page));
 		}
+		/* The page itself leaves the cache. */
+		own = flush && !pinned;
 		dirty = PageDirty(page);
 		/* The page leaves: the copies keep what it held. */
-		if (flush && !list_empty(&obj->copies))
+		if (own && !list_empty(&obj->copies))
 			err = mp_push_locked(obj, pgoff, page, false, gfp);
 		if (!err && mp_should_return(page, dirty, should_return)) {
-			data = flush ? page : mp_page_copy(page, gfp);
+			data = own ? page : mp_page_copy(page, gfp);
 			err = data ? mp_return_add(obj, &r, pgoff, data, dirty,
-						   !flush, gfp) : -ENOMEM;
-			if (err && data && !flush)
+						   !own, gfp) : -ENOMEM;
+			if (err && data && !own)
 				put_page(data);
 			if (!err)
 				ClearPageDirty(page);
 		}
-		if (!err && flush)
+		if (!err && own)
 			mp_cache_remove_locked(obj, pgoff);
 		if (flush)
 			unlock_page(page);
 		if (err)
 			break;
 		/* Not returned: the cache's reference is ours to drop. */
-		if (flush && !data)
+		if (own && !data)
 			put_page(page);
 	}
 	/* Send what was gathered even after a failure; keep the first error. */
@@ -253,12 +322,12 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 int mp_lock_request(struct mp_object *obj,
 		    const struct mempager_lock_request *lr)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_LOCK_COMPLETED,
-		.range.offset = lr->offset,
-		.range.length = lr->length,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_LOCK_COMPLETED);
+	msg.range.offset = lr->offset;
+	msg.range.length = lr->length;
 
 	mutex_lock(&obj->mutex);
 	err = mp_object_check_control(obj, lr->control);
@@ -276,6 +345,7 @@ int mp_lock_request(struct mp_object *obj,
 	mutex_unlock(&obj->mutex);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_lock_request);
 
 /**
  * mp_page_mkwrite() - a page of a shared mapping is about to be written
@@ -318,15 +388,15 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
 /* mp_fsync() of an object the caller holds a reference to. */
 static int mp_sync_range(struct mp_object *obj, loff_t start, loff_t end)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_SYNCHRONIZE,
-		.range.flags = MEMPAGER_SYNC_SYNCHRONOUS,
-	};
+	struct mempager_msg msg;
 	struct mp_sync sync = { };
 	struct mp_manager *mgr;
 	pgoff_t first, last;
 	unsigned long seen;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_SYNCHRONIZE);
+	msg.range.flags = MEMPAGER_SYNC_SYNCHRONOUS;
 
 	/* Set for good once seen under the mutex (temporary memory). */
 	mutex_lock(&obj->mutex);
@@ -512,7 +582,13 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 	/* Temporary memory goes to the default manager, if there is one. */
 	if (obj->temporary && !obj->mgr && !obj->src)
 		mp_temp_attach_locked(obj, gfp);
-	can_return = obj->state == MP_READY && obj->mgr;
+	/*
+	 * Not to a dead manager: the return would fail and give the pages
+	 * back, which must not count as progress (the write-back worker
+	 * loops while there is some).
+	 */
+	can_return = obj->state == MP_READY && obj->mgr &&
+		     !READ_ONCE(obj->mgr->dead);
 	xa_for_each_start(&obj->pages, pgoff, entry, obj->scan_next) {
 		bool dirty, keep;
 

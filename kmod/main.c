@@ -136,7 +136,8 @@ static int mp_set_default_manager_ioctl(struct mp_ucmd *uc)
 
 	if (dm->flags)
 		return -EINVAL;
-	if (!capable(CAP_SYS_ADMIN))
+	/* The opener's privilege, as for any file: not the caller's now. */
+	if (!file_ns_capable(uc->file, &init_user_ns, CAP_SYS_ADMIN))
 		return -EPERM;
 	mutex_lock(&mf->lock);
 	err = -EBUSY;
@@ -171,7 +172,7 @@ static int mp_object_create_ioctl(struct mp_ucmd *uc)
 	err = -ENOMEM;
 	if (!mp_file_make_manager(mf, uc->file))
 		goto out_unlock;
-	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode, false);
+	obj = mp_object_create(mf->mgr, oc->object_size, oc->mode, uc->file);
 	err = PTR_ERR_OR_ZERO(obj);
 	if (err)
 		goto out_unlock;
@@ -730,7 +731,7 @@ static int mempager_mmap(struct file *file, struct vm_area_struct *vma)
 		err = -EINVAL;
 	} else {
 		obj = mp_object_create(NULL, vma->vm_end - vma->vm_start, 0,
-				       false);
+				       file);
 		err = PTR_ERR_OR_ZERO(obj);
 	}
 	mutex_unlock(&mf->lock);

@@ -27,6 +27,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
@@ -320,6 +321,21 @@ struct mp_recv {
 	u64 out_data;
 };
 
+/**
+ * mp_msg_init() - start a message built on the stack
+ * @msg: the message
+ * @type: MEMPAGER_MSG_*
+ *
+ * Every byte is zeroed first: messages reach user space whole, and an
+ * initializer naming one member of the union leaves the bytes beyond that
+ * member unspecified (fs/userfaultfd.c's msg_init() does the same).
+ */
+static inline void mp_msg_init(struct mempager_msg *msg, u32 type)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->type = type;
+}
+
 /* msgqueue.c */
 struct mp_manager *mp_manager_alloc(void);
 void mp_manager_put(struct mp_manager *mgr);
@@ -336,7 +352,7 @@ __poll_t mp_manager_poll(struct mp_manager *mgr, struct file *file,
 
 /* object.c */
 struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
-				   umode_t mode, bool copy);
+				   umode_t mode, const struct file *opener);
 struct mp_object *mp_object_lookup(u64 name);
 void mp_object_get(struct mp_object *obj);
 void mp_object_put(struct mp_object *obj);

@@ -31,31 +31,45 @@
 
 /*
  * Objects per owner (max_objects_per_user): uid to count, as value entries.
- * Writers hold the xarray's lock.
+ * Writers hold the xarray's lock and never allocate under it: the slot is
+ * reserved first. (The kernel's ucounts do this job for its own limits,
+ * but neither inc_ucount() nor inc_rlimit_ucounts() is exported, and
+ * enum ucount_type has no entry for a module.)
  */
 static DEFINE_XARRAY(mp_user_objects);
 
 /* Count a new object against its owner; EDQUOT past the limit. */
-static int mp_user_charge(struct mp_object *obj)
+static int mp_user_charge(struct mp_object *obj, const struct file *opener)
 {
 	unsigned int max = READ_ONCE(mp_max_objects_per_user);
 	unsigned long uid = from_kuid(&init_user_ns, obj->uid);
 	unsigned long n;
 	void *old;
-	int err = 0;
+	int err;
 
-	if (!max || capable(CAP_SYS_RESOURCE))
+	/* The opener's privilege, as for any file: checked once, here. */
+	if (!max || !opener ||
+	    file_ns_capable(opener, &init_user_ns, CAP_SYS_RESOURCE))
 		return 0;
-	xa_lock(&mp_user_objects);
-	n = xa_to_value(xa_load(&mp_user_objects, uid) ?: xa_mk_value(0));
-	if (n >= max) {
-		err = -EDQUOT;
-	} else {
-		old = __xa_store(&mp_user_objects, uid, xa_mk_value(n + 1),
-				 GFP_ATOMIC);
-		err = xa_err(old);
-	}
-	xa_unlock(&mp_user_objects);
+	do {
+		err = xa_reserve(&mp_user_objects, uid, GFP_KERNEL);
+		if (err)
+			return err;
+		xa_lock(&mp_user_objects);
+		n = xa_to_value(xa_load(&mp_user_objects, uid) ?:
+				xa_mk_value(0));
+		if (n >= max) {
+			err = -EDQUOT;
+		} else {
+			/* Fails only if an uncharge freed the reserved slot. */
+			old = __xa_store(&mp_user_objects, uid,
+					 xa_mk_value(n + 1), 0);
+			err = xa_err(old);
+		}
+		xa_unlock(&mp_user_objects);
+	} while (err == -ENOMEM);
+	if (err)
+		xa_release(&mp_user_objects, uid);
 	obj->charged = !err;
 	return err;
 }
@@ -70,8 +84,8 @@ static void mp_user_uncharge(struct mp_object *obj)
 	xa_lock(&mp_user_objects);
 	n = xa_to_value(xa_load(&mp_user_objects, uid));
 	if (n > 1)
-		__xa_store(&mp_user_objects, uid, xa_mk_value(n - 1),
-			   GFP_ATOMIC);
+		/* The slot exists: nothing to allocate. */
+		__xa_store(&mp_user_objects, uid, xa_mk_value(n - 1), 0);
 	else
 		__xa_erase(&mp_user_objects, uid);
 	xa_unlock(&mp_user_objects);
@@ -177,7 +191,9 @@ static const struct file_operations mp_object_fops = {
  * @mgr: its manager, or NULL for temporary memory zero-filled by the kernel
  * @size: size in bytes, a non-zero page multiple (checked by the caller)
  * @mode: permission bits for MEMPAGER_OBJECT_OPEN
- * @copy: a private copy made by the kernel, not counted against its owner
+ * @opener: the file whose call makes the object: it counts against its
+ *	owner unless that file's opener has CAP_SYS_RESOURCE; NULL for a
+ *	private copy made by the kernel, which is not counted
  *
  * A managed object gets a handle in @mgr's table, which holds a reference.
  *
@@ -185,7 +201,7 @@ static const struct file_operations mp_object_fops = {
  * (-EDQUOT past max_objects_per_user).
  */
 struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
-				   umode_t mode, bool copy)
+				   umode_t mode, const struct file *opener)
 {
 	struct mp_object *obj;
 	u32 id;
@@ -209,11 +225,9 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	obj->gid = current_fsgid();
 	obj->mode = mode;
 	/* Objects users make count against them; copies are the kernel's. */
-	if (!copy) {
-		err = mp_user_charge(obj);
-		if (err)
-			goto out_free;
-	}
+	err = mp_user_charge(obj, opener);
+	if (err)
+		goto out_free;
 	if (!mgr) {
 		/* Temporary memory is ready at once and has no manager. */
 		obj->state = MP_READY;
@@ -371,6 +385,7 @@ struct file *mp_object_open_file(struct mp_object *obj, bool writable)
 		mp_object_put(obj);
 	return file;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_object_open_file);
 
 /**
  * mp_object_from_file() - the object of an object fd
@@ -498,12 +513,12 @@ static void mp_object_terminate_locked(struct mp_object *obj)
 int mp_object_set_attributes(struct mp_object *obj, u64 control,
 			     u32 may_cache, u32 copy_strategy, bool reply)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_CHANGE_COMPLETED,
-		.change.may_cache = may_cache,
-		.change.copy_strategy = copy_strategy,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_CHANGE_COMPLETED);
+	msg.change.may_cache = may_cache;
+	msg.change.copy_strategy = copy_strategy;
 
 	if (may_cache > 1)
 		return -EINVAL;
@@ -605,11 +620,11 @@ void mp_object_manager_died(struct mp_object *obj)
  */
 int mp_object_map_locked(struct mp_object *obj)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_INIT,
-		.init.page_size = PAGE_SIZE,
-	};
+	struct mempager_msg msg;
 	int err;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_INIT);
+	msg.init.page_size = PAGE_SIZE;
 
 	lockdep_assert_held(&obj->mutex);
 	if (obj->state == MP_DEAD || obj->state == MP_DESTROYED)

@@ -59,6 +59,19 @@ void mp_request_put(struct mp_request *req)
 	}
 }
 
+/*
+ * Another reference to a cgroup the caller holds one to. Without
+ * CONFIG_MEMCG struct mem_cgroup is opaque and there is nothing to count
+ * (mem_cgroup_put() is a stub then; 6.1 has no mem_cgroup_tryget()).
+ */
+static struct mem_cgroup *mp_mem_cgroup_get(struct mem_cgroup *memcg)
+{
+#ifdef CONFIG_MEMCG
+	css_get(&memcg->css);
+#endif
+	return memcg;
+}
+
 /**
  * mp_request_memcg_locked() - the cgroup a page's answer is charged to
  * @obj: the object, its mutex held
@@ -78,8 +91,7 @@ struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
 	lockdep_assert_held(&obj->mutex);
 	if (!req || !req->memcg)
 		return NULL;
-	css_get(&req->memcg->css);
-	return req->memcg;
+	return mp_mem_cgroup_get(req->memcg);
 }
 
 /**
@@ -266,12 +278,7 @@ static int mp_copy_in(struct page **pages, unsigned int n, u64 data,
  */
 int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 {
-	struct mempager_msg msg = {
-		.type = MEMPAGER_MSG_SUPPLY_COMPLETED,
-		.supply.offset = ds->offset,
-		.supply.length = ds->length,
-		.supply.result = MEMPAGER_KERN_SUCCESS,
-	};
+	struct mempager_msg msg;
 	struct page *pages[MP_SUPPLY_BATCH];
 	pgoff_t first = ds->offset >> PAGE_SHIFT;
 	pgoff_t count = ds->length >> PAGE_SHIFT;
@@ -280,6 +287,11 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 	unsigned int n, i;
 	bool present = false;
 	int err = 0;
+
+	mp_msg_init(&msg, MEMPAGER_MSG_SUPPLY_COMPLETED);
+	msg.supply.offset = ds->offset;
+	msg.supply.length = ds->length;
+	msg.supply.result = MEMPAGER_KERN_SUCCESS;
 
 	/* A batch is charged to whoever faulted on its first page. */
 	mutex_lock(&obj->mutex);
@@ -356,15 +368,25 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			pgoff_t count)
 {
 	struct mem_cgroup *memcg, *old_memcg;
+	unsigned long pgoff;
 	struct page *page;
-	pgoff_t pgoff;
+	void *entry;
 	int err;
 
 	lockdep_assert_held(&obj->mutex);
+	/*
+	 * Only what is present costs: each step finds the next entry with a
+	 * fresh lookup from the next index (the mutex is dropped inside).
+	 */
 	for (pgoff = first; pgoff < first + count; pgoff++) {
 		struct mp_request *req;
 
-		req = mp_request_entry(xa_load(&obj->pages, pgoff));
+		entry = xa_find(&obj->pages, &pgoff, first + count - 1,
+				XA_PRESENT);
+		if (!entry)
+			break;
+		req = mp_request_entry(entry);
+		cond_resched();
 		if (!req)
 			continue;
 		if (obj->src) {
@@ -416,11 +438,18 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 int mp_data_error(struct mp_object *obj, pgoff_t first, pgoff_t count)
 {
 	struct mp_request *req;
-	pgoff_t pgoff;
+	unsigned long pgoff;
+	void *entry;
 
 	lockdep_assert_held(&obj->mutex);
+	/* As in mp_data_unavailable(): only what is present costs. */
 	for (pgoff = first; pgoff < first + count; pgoff++) {
-		req = mp_request_entry(xa_load(&obj->pages, pgoff));
+		entry = xa_find(&obj->pages, &pgoff, first + count - 1,
+				XA_PRESENT);
+		if (!entry)
+			break;
+		cond_resched();
+		req = mp_request_entry(entry);
 		if (!req)
 			continue;
 		xa_erase(&obj->pages, pgoff);

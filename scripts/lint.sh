@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Static checks of the module and the uapi header, each a test result:
 # checkpatch.pl --strict, sparse (C=2) and kernel-doc, zero warnings each,
-# and the man pages (man1 and man3) without a groff warning.
+# a build against a kernel without CONFIG_MEMCG, and the man pages (man1 and
+# man3) without a groff warning.
 # Writes build/lint.summary ("passed failed skipped").
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -50,6 +51,21 @@ make -C "$kdir" M="$sp" C=2 CHECK=sparse \
 	modules >"$out/sparse.log" 2>&1 || echo "sparse build failed" >>"$out/sparse.log"
 grep -E "warning|error|failed" "$out/sparse.log" >"$out/sparse"
 check "sparse (C=2)" "$out/sparse"
+
+# The module builds without the memory controller (compile only: modpost
+# has no symbol list for this tree and only warns).
+nm="$TOP_DIR/build/mod-nomemcg"
+rm -rf "$nm"
+mkdir -p "$nm"
+cp -a Kbuild kmod uapi "$nm/"
+if nk=$("$SCRIPTS_DIR/build-nomemcg.sh" 2>"$out/nomemcg.log"); then
+	make -C "$nk" M="$nm" KBUILD_MODPOST_WARN=1 modules \
+		>>"$out/nomemcg.log" 2>&1 || echo "build failed" >>"$out/nomemcg.log"
+else
+	echo "build-nomemcg.sh failed" >>"$out/nomemcg.log"
+fi
+grep -E "(error|warning):|Error [0-9]|failed" "$out/nomemcg.log" >"$out/nomemcg"
+check "build without CONFIG_MEMCG" "$out/nomemcg"
 
 rm -f "$out/man"
 make -C "$TOP_DIR/lib" check-man >"$out/man.log" 2>&1 || cp "$out/man.log" "$out/man"

@@ -455,8 +455,10 @@ struct mempager_region {
  * memory_object_lock_request(): for every resident page of the range, in
  * this order: set the lock, taking away from every process's page tables the
  * access it forbids; return the pages @should_return asks for with
- * MEMPAGER_MSG_DATA_RETURN (kernel_copy = !@should_flush); flush. Faults
- * waiting on the range are woken and ask again. With MEMPAGER_REPLY,
+ * MEMPAGER_MSG_DATA_RETURN (kernel_copy = !@should_flush); flush. A page
+ * pinned for I/O (O_DIRECT, io_uring) is not flushed: it stays resident and
+ * its data_return has kernel_copy 1. Faults waiting on the range are woken
+ * and ask again. With MEMPAGER_REPLY,
  * MEMPAGER_MSG_LOCK_COMPLETED follows the last data_return, also when no
  * page was resident.
  */
