@@ -792,19 +792,11 @@ static void *receiver_fn(void *arg)
 /* The state letter of thread @tid of this process, or 0. */
 static char thread_state(pid_t tid)
 {
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
+	char path[64], buf[256];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] ? p[2] : 0;
+	tp_read_small(path, buf, sizeof(buf));
+	return tp_stat_state(buf);
 }
 
 /*

@@ -191,6 +191,28 @@ static inline int tp_cat(const char *path, const char *prefix)
 }
 
 /*
+ * Read the small /proc file @path (a line of stat, a wchan) into @buf, NUL
+ * terminated; an empty string when it cannot be read.
+ */
+static inline void tp_read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The state letter of a task's "pid (comm) S ..." stat line, or 0. */
+static inline char tp_stat_state(const char *stat)
+{
+	const char *p = strrchr(stat, ')');
+
+	return p && p[1] ? p[2] : 0;
+}
+
+/*
  * Evidence for a test that is stuck: the state, wait channel and kernel
  * stack of every thread of @pid (0: this process) on stderr, which the
  * test VM keeps in its log. Reads nothing that can block on mempager.
@@ -208,33 +230,18 @@ static inline void tp_dump_task(pid_t pid)
 		return;
 	}
 	while ((d = readdir(dir))) {
-		char stat[256] = "", wchan[64] = "";
-		int fd;
+		char stat[256], wchan[64];
 
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat",
 			 pid ? pid : getpid(), d->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd >= 0) {
-			ssize_t n = read(fd, stat, sizeof(stat) - 1);
-
-			stat[n > 0 ? n : 0] = 0;
-			close(fd);
-		}
+		tp_read_small(path, stat, sizeof(stat));
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/wchan",
 			 pid ? pid : getpid(), d->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd >= 0) {
-			ssize_t n = read(fd, wchan, sizeof(wchan) - 1);
-
-			wchan[n > 0 ? n : 0] = 0;
-			close(fd);
-		}
-		/* "pid (comm) S ...": the state is after the comm. */
-		fprintf(stderr, "# task %s: %.40s wchan %s\n", d->d_name,
-			strrchr(stat, ')') ? strrchr(stat, ')') + 2 : stat,
-			wchan);
+		tp_read_small(path, wchan, sizeof(wchan));
+		fprintf(stderr, "# task %s: state %c wchan %s: %.40s\n",
+			d->d_name, tp_stat_state(stat) ?: '?', wchan, stat);
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack",
 			 pid ? pid : getpid(), d->d_name);
 		if (tp_cat(path, "#   "))
