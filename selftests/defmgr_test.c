@@ -256,9 +256,14 @@ TEST(replacing_the_default_manager)
 	struct mempager_msg m;
 	char old[16];
 	unsigned char *p;
+	struct tp_watchdog w;
 	pthread_t th;
 	size_t i, n = 4096;
 	int a = mempager_open(), fd;
+	double t_write;
+
+	/* The harness kills the test at 30 s: leave evidence before. */
+	tp_watchdog_start(&w, 25000);
 
 	d.npages = n;
 	d.store = malloc(n * PS);
@@ -271,12 +276,17 @@ TEST(replacing_the_default_manager)
 	p = mmap(NULL, n * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_EQ(0, tp_set_resident_percent("1\n", old, sizeof(old)));
+	w.phase = "writing the pages";
 	for (i = 0; i < n; i++)
 		p[i * PS] = 1;
+	t_write = tp_elapsed(&w.start);
 	tp_set_resident_percent(old, NULL, 0);
 	usleep(TP_QUIET_MS * 1000);
+	w.phase = "stopping the manager thread";
 	d.stop = 1;
 	pthread_join(th, NULL);
+	TH_LOG("written in %.1f s: %ld data_initialize, %ld requests (%ld unavailable), %ld data_return",
+	       t_write, d.inits, d.requests, d.unavailable, d.returns);
 	/* The create went to the new manager; the old one hears nothing. */
 	EXPECT_EQ(1, d.creates);
 	EXPECT_GT(d.inits, 0);
@@ -285,7 +295,9 @@ TEST(replacing_the_default_manager)
 	 * The new one dies: resident pages stay readable, the pages it held
 	 * give SIGBUS, never other data.
 	 */
+	w.phase = "killing the manager";
 	close(d.fd);
+	w.phase = "reading the pages in a child";
 	{
 		pid_t pid = fork();
 
@@ -295,11 +307,15 @@ TEST(replacing_the_default_manager)
 					_exit(1);
 			_exit(0);
 		}
+		w.pid = pid;
 		EXPECT_TRUE(tp_sigbus(tp_wait(pid, TP_TIMEOUT_MS)));
+		w.pid = 0;
 	}
 	munmap(p, n * PS);
 	close(fd);
 	close(a);
+	tp_watchdog_stop(&w);
+	TH_LOG("done in %.1f s", tp_elapsed(&w.start));
 	free(d.store);
 	free(d.held);
 }
