@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -265,6 +266,90 @@ static inline void tp_sysrq_dump(void)
 	if (write(fd, "w", 1) != 1 || write(fd, "l", 1) != 1)
 		fprintf(stderr, "# sysrq: %s\n", strerror(errno));
 	close(fd);
+}
+
+/*
+ * A watchdog for a test whose time goes into many waits rather than one
+ * that can be bounded: unless tp_watchdog_stop() comes first, at @ms it
+ * logs the test's phase and leaves the evidence of what is stuck (this
+ * process's threads, the child @pid's if set, the blocked tasks' kernel
+ * stacks) before the harness kills the test after its 30 s.
+ */
+struct tp_watchdog {
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct timespec start, deadline;
+	int done, started;
+	volatile pid_t pid;		/* a child to dump too, or 0 */
+	const char *volatile phase;	/* what the test is doing */
+};
+
+static inline double tp_elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) +
+	       (now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static inline void *tp_watchdog_fn(void *arg)
+{
+	struct tp_watchdog *w = arg;
+	int timedout = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->done && !timedout)
+		timedout = pthread_cond_timedwait(&w->cond, &w->lock,
+						  &w->deadline) == ETIMEDOUT;
+	pthread_mutex_unlock(&w->lock);
+	if (!w->done) {
+		fprintf(stderr, "# watchdog: still %s after %.1f s: our threads\n",
+			w->phase, tp_elapsed(&w->start));
+		tp_dump_task(0);
+		if (w->pid > 0) {
+			fprintf(stderr, "# watchdog: child %d\n", w->pid);
+			tp_dump_task(w->pid);
+		}
+		tp_sysrq_dump();
+	}
+	return NULL;
+}
+
+static inline void tp_watchdog_start(struct tp_watchdog *w, int ms)
+{
+	pthread_condattr_t a;
+
+	w->done = 0;
+	w->pid = 0;
+	w->phase = "starting";
+	clock_gettime(CLOCK_MONOTONIC, &w->start);
+	w->deadline = w->start;
+	w->deadline.tv_sec += ms / 1000;
+	w->deadline.tv_nsec += (ms % 1000) * 1000000L;
+	if (w->deadline.tv_nsec >= 1000000000L) {
+		w->deadline.tv_sec++;
+		w->deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &a);
+	pthread_condattr_destroy(&a);
+	pthread_mutex_init(&w->lock, NULL);
+	w->started = !pthread_create(&w->th, NULL, tp_watchdog_fn, w);
+	if (!w->started)
+		fprintf(stderr, "# tp_watchdog_start: no thread\n");
+}
+
+static inline void tp_watchdog_stop(struct tp_watchdog *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->th, NULL);
 }
 
 static inline int tp_sigbus(int status)
