@@ -2,6 +2,8 @@
 #
 # mempager: make            build mempager.ko against KDIR
 #           make run        the demo in the test VM (installs what it needs)
+#           make cluster-demo   two VMs share memory through mempager-dsm
+#                               and a Redis Cluster (Documentation/cluster.rst)
 #           make check      every test, both VM lanes (installs what it needs)
 #           make lint       checkpatch --strict, sparse and kernel-doc
 #           make install    module, header, library, tools, udev rule
@@ -36,6 +38,12 @@ lint:
 
 bench:
 	scripts/bench.sh
+
+cluster-demo:
+	scripts/cluster-demo.sh
+
+cluster-test:
+	scripts/cluster-test.sh
 
 # make install: DESTDIR (staging root) and PREFIX (default /usr) honoured.
 # The module goes to /lib/modules/$(KVER)/extra (KVER: the release of KDIR),
@@ -121,6 +129,6 @@ clean:
 	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name '*.a' \) -not -path './.git/*' -delete
 
-.PHONY: all module selftests check run lint clean bench \
+.PHONY: all module selftests check run lint clean bench cluster-demo cluster-test \
 	install install-module install-lib install-tools install-udev \
 	dkms-source dkms-install dkms-remove

@@ -63,6 +63,7 @@ struct region {
 	pthread_mutex_t *pg_lock;
 	unsigned char *state;			/* under pg_lock[n] */
 	unsigned char *error;			/* refuse the next data_request */
+	long long *since;			/* when the right was granted */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned char *flushing, *flush_done;	/* under lock */
@@ -77,7 +78,7 @@ struct work {
 
 static struct {
 	const char *seeds, *sock, *machine;
-	int lease_ms, fault_ms, replicas, nworkers, verbose;
+	int lease_ms, fault_ms, replicas, nworkers, verbose, hold_ms;
 	size_t ps;
 	int mfd;
 	struct dsm_store *store;
@@ -91,7 +92,7 @@ static struct {
 	atomic_ulong reads, writes, unlocks, flushes, writebacks, errors;
 } d = {
 	.sock = DSM_DEFAULT_SOCKET, .lease_ms = 3000, .fault_ms = 10000,
-	.replicas = 1, .nworkers = 4,
+	.replicas = 1, .nworkers = 4, .hold_ms = 10,
 };
 
 static void dlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,11 +156,16 @@ static const char WB_LUA[] =
 	"redis.call('SET', KEYS[3], ARGV[3])\n"
 	"return 1\n";
 
-/* Give up every right on a page. */
+/*
+ * Give up every right on a page. An owner hands the page to the machine
+ * that asked to write it (ARGV[3]), so that its fault is served next and
+ * a busy local writer cannot starve it.
+ */
 static const char RELEASE_LUA[] =
 	"redis.call('SREM', KEYS[2], ARGV[1])\n"
 	"if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then\n"
-	"  redis.call('HDEL', KEYS[1], 'owner')\n"
+	"  if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[3])\n"
+	"  else redis.call('HDEL', KEYS[1], 'owner') end\n"
 	"end\n"
 	"return 1\n";
 
@@ -272,6 +278,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 						MEMORY_OBJECT_RETURN_NONE, 0,
 						VM_PROT_NONE, 0);
 				rg->state[n] = ST_WRITE;
+				rg->since[n] = tool_now_ms();
 			} else {
 				const void *p = data && data->type == REDIS_REPLY_STRING ?
 						data->str : zero_page;
@@ -279,6 +286,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 				kr = memory_object_data_supply(c, n * d.ps, p, d.ps,
 						write ? VM_PROT_NONE : VM_PROT_WRITE, 0, 0);
 				rg->state[n] = write ? ST_WRITE : ST_READ;
+				rg->since[n] = tool_now_ms();
 			}
 			pthread_mutex_unlock(&rg->pg_lock[n]);
 			freeReplyObject(r);
@@ -300,8 +308,9 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 					continue;
 				q = dsm_cmdf(d.store, &conn, rg->slot,
 					     (int)left_ms(deadline),
-					     "RPUSH dsm:{%s}:in:%s %zu %s",
-					     rg->name, r->element[i]->str, n, nonce);
+					     "RPUSH dsm:{%s}:in:%s %zu %s %s",
+					     rg->name, r->element[i]->str, n, nonce,
+					     write ? d.machine : "-");
 				if (q)
 					freeReplyObject(q);
 				dlog("%s page %zu: asked %s (%s)", rg->name, n,
@@ -420,13 +429,25 @@ static int write_back(struct region *rg, size_t n, const void *data, int timeout
 	return ret;
 }
 
-/* Another machine wants page @n: flush it, write it back, release it. */
-static void flush_page(struct region *rg, size_t n, const char *nonce)
+/*
+ * Another machine wants page @n: flush it, write it back, release it (to
+ * @writer, when it wants to write).
+ */
+static void flush_page(struct region *rg, size_t n, const char *nonce,
+		       const char *writer)
 {
 	unsigned char *data = NULL;
 	redisReply *r;
+	long long held;
 
 	pthread_mutex_lock(&rg->pg_lock[n]);
+	/* Let a new holder use the page a little before it goes again. */
+	held = tool_now_ms() - rg->since[n];
+	if (rg->state[n] != ST_NONE && held >= 0 && held < d.hold_ms) {
+		pthread_mutex_unlock(&rg->pg_lock[n]);
+		usleep((d.hold_ms - held) * 1000);
+		pthread_mutex_lock(&rg->pg_lock[n]);
+	}
 	if (rg->inited) {
 		long long deadline = tool_now_ms() + 5000;
 		struct timespec ts;
@@ -452,7 +473,13 @@ static void flush_page(struct region *rg, size_t n, const char *nonce)
 		rg->flushing[n] = 0;
 		data = rg->flush_data[n];
 		rg->flush_data[n] = NULL;
+		dlog("%s page %zu: flush: %s, %s, %s", rg->name, n,
+		     mach_error_string(kr),
+		     rg->flush_done[n] ? "completed" : "NOT COMPLETED",
+		     data ? "dirty" : "clean");
 		pthread_mutex_unlock(&rg->lock);
+	} else {
+		dlog("%s page %zu: flush: object not initialised", rg->name, n);
 	}
 	d.flushes++;
 	if (data && write_back(rg, n, data, d.fault_ms)) {
@@ -465,7 +492,8 @@ static void flush_page(struct region *rg, size_t n, const char *nonce)
 		return;
 	}
 	free(data);
-	r = script(rg, RELEASE_LUA, n, NULL, 0, d.fault_ms);
+	r = script(rg, RELEASE_LUA, n, strcmp(writer, "-") ? writer : "",
+		   strcmp(writer, "-") ? strlen(writer) : 0, d.fault_ms);
 	if (r)
 		freeReplyObject(r);
 	rg->state[n] = ST_NONE;
@@ -490,7 +518,7 @@ static void *inbox(void *arg)
 					 "BLPOP dsm:{%s}:in:%s 1", rg->name,
 					 d.machine);
 		unsigned long long n;
-		char nonce[100];
+		char nonce[100], writer[100];
 
 		if (!r) {
 			usleep(100000);
@@ -498,9 +526,9 @@ static void *inbox(void *arg)
 		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 		    r->element[1]->type == REDIS_REPLY_STRING &&
-		    sscanf(r->element[1]->str, "%llu %99s", &n, nonce) == 2 &&
-		    n < rg->npages)
-			flush_page(rg, n, nonce);
+		    sscanf(r->element[1]->str, "%llu %99s %99s", &n, nonce,
+			   writer) == 3 && n < rg->npages)
+			flush_page(rg, n, nonce, writer);
 		freeReplyObject(r);
 	}
 	return NULL;
@@ -583,30 +611,36 @@ static struct region *region_open(const char *name, char *err, size_t errlen)
 	rg->pg_lock = calloc(rg->npages, sizeof(*rg->pg_lock));
 	rg->state = calloc(rg->npages, 1);
 	rg->error = calloc(rg->npages, 1);
+	rg->since = calloc(rg->npages, sizeof(*rg->since));
 	rg->flushing = calloc(rg->npages, 1);
 	rg->flush_done = calloc(rg->npages, 1);
 	rg->flush_data = calloc(rg->npages, sizeof(*rg->flush_data));
-	if (!rg->pg_lock || !rg->state || !rg->error || !rg->flushing ||
+	if (!rg->pg_lock || !rg->state || !rg->error || !rg->since || !rg->flushing ||
 	    !rg->flush_done || !rg->flush_data)
 		goto nomem;
 	for (i = 0; i < rg->npages; i++)
 		pthread_mutex_init(&rg->pg_lock[i], NULL);
 	pthread_mutex_init(&rg->lock, NULL);
 	pthread_cond_init(&rg->cond, NULL);
-	kr = mempager_object_create(d.mfd, size, 0600, &rg->object,
-				    &rg->object_fd, NULL);
-	if (kr) {
-		snprintf(err, errlen, "object_create: %s", mach_error_string(kr));
-		return NULL;
-	}
 	r = dsm_cmdf(d.store, &conn, rg->slot, 5000, "SET dsm:{%s}:alive:%s %s PX %d",
 		     rg->name, d.machine, d.incarnation, d.lease_ms);
 	if (r)
 		freeReplyObject(r);
+	/*
+	 * Under d.lock from the object's creation to its registration: the
+	 * receiver looks the object of its init message up under it.
+	 */
 	pthread_mutex_lock(&d.lock);
 	if (d.nregions == MAX_REGIONS) {
 		pthread_mutex_unlock(&d.lock);
 		snprintf(err, errlen, "too many regions");
+		return NULL;
+	}
+	kr = mempager_object_create(d.mfd, size, 0600, &rg->object,
+				    &rg->object_fd, NULL);
+	if (kr) {
+		pthread_mutex_unlock(&d.lock);
+		snprintf(err, errlen, "object_create: %s", mach_error_string(kr));
 		return NULL;
 	}
 	d.regions[d.nregions++] = rg;
@@ -712,6 +746,12 @@ static void receive(const struct mempager_msg *m, const void *data)
 	struct region *rg;
 	struct work *w;
 
+	if (d.verbose) {
+		char buf[256];
+
+		mempager_msg_format(m, buf, sizeof(buf));
+		dlog("<- %s", buf);
+	}
 	switch (m->type) {
 	case MEMPAGER_MSG_INIT:
 		rg = region_of(m->object);
@@ -791,8 +831,16 @@ static int serve(void)
 		dsm_store_is_cluster(d.store) ? "cluster" : "single server");
 	for (;;) {
 		struct pollfd p = { d.mfd, POLLIN, 0 };
-		int n;
+		int n, have;
 
+		/* The fd is a manager once it created its first object. */
+		pthread_mutex_lock(&d.lock);
+		have = d.nregions;
+		pthread_mutex_unlock(&d.lock);
+		if (!have) {
+			usleep(20000);
+			continue;
+		}
 		if (poll(&p, 1, -1) < 0)
 			continue;
 		n = mempager_receive_data(d.mfd, msgs, 64, data, data_size);
@@ -853,6 +901,7 @@ static void usage(FILE *f)
 		"  -r N         replicas a write must reach (WAIT) before it counts\n"
 		"               (default 1; 0: none, not safe across failover)\n"
 		"  -j N         fault worker threads (default 4)\n"
+		"  -H MS        keep a page at least MS before giving it up (default 10)\n"
 		"  -v           trace the protocol on stderr\n"
 		"  -h           this help\n");
 }
@@ -864,7 +913,7 @@ int main(int argc, char **argv)
 	int c;
 
 	d.seeds = getenv("DSM_STORE");
-	while ((c = getopt(argc, argv, "s:m:S:l:t:r:j:vh")) != -1) {
+	while ((c = getopt(argc, argv, "s:m:S:l:t:r:j:H:vh")) != -1) {
 		switch (c) {
 		case 's': d.seeds = optarg; break;
 		case 'm': d.machine = optarg; break;
@@ -873,6 +922,7 @@ int main(int argc, char **argv)
 		case 't': d.fault_ms = atoi(optarg); break;
 		case 'r': d.replicas = atoi(optarg); break;
 		case 'j': d.nworkers = atoi(optarg); break;
+		case 'H': d.hold_ms = atoi(optarg); break;
 		case 'v': d.verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
