@@ -17,7 +17,7 @@
  *   dsm-test checkfill REGION BYTE PAGES    check them
  *   dsm-test hammer REGION PAGES SECONDS    write the pages in a loop
  *   dsm-test text REGION [TEXT]             append a line to / print the shared text
- *   dsm-test bench REGION PEER ...          see bench() below
+ *   dsm-test bench REGION ROLE ROUNDS PAGES  see bench() below
  *
  * The store is $DSM_STORE, the daemon's socket $DSM_SOCKET. Exit status 0
  * when the check holds.
@@ -281,6 +281,162 @@ static int text(const char *region, const char *line)
 	return 0;
 }
 
+
+/* ---- bench: per-page costs against the store's own GET and SET ---- */
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+struct bthread {
+	volatile unsigned char *p;
+	size_t first, count;
+	double us;
+};
+
+static void *bench_reader(void *arg)
+{
+	struct bthread *b = arg;
+	double t0 = now_us();
+	unsigned int sum = 0;
+	size_t i;
+
+	for (i = 0; i < b->count; i++)
+		sum += b->p[(b->first + i) * 4096];
+	b->us = now_us() - t0;
+	return (void *)(uintptr_t)sum;
+}
+
+/* Mean microseconds per GET or SET of a 4 KiB value in the region's slot. */
+static double bench_store(const char *region, int n, bool set)
+{
+	static char page[4096];
+	char key[128];
+	const char *argv[3] = { set ? "SET" : "GET", key, page };
+	size_t lens[3] = { 3, 0, sizeof(page) };
+	double t0;
+	int i;
+
+	snprintf(key, sizeof(key), "dsmbench:{%s}:page", region);
+	lens[1] = strlen(key);
+	if (!store)
+		open_store();
+	memset(page, 'x', sizeof(page));
+	t0 = now_us();
+	for (i = 0; i < n; i++) {
+		redisReply *r = dsm_cmd(store, &conn, dsm_keyslot(region, strlen(region)),
+					set ? 3 : 2, argv, lens, 10000);
+
+		if (!r) {
+			fprintf(stderr, PROG ": bench: %s\n", conn.err);
+			exit(1);
+		}
+		freeReplyObject(r);
+	}
+	return (now_us() - t0) / n;
+}
+
+/*
+ * dsm-test bench REGION ROLE ROUNDS PAGES: machine b writes PAGES pages of
+ * each round's share (it owns them), then machine a measures per round:
+ * GET and SET of 4 KiB, read faults of pages nobody owns, write faults of
+ * pages b owns (ownership transfers); then read-fault throughput with 1, 2
+ * and 4 threads. REGION needs 2 * ROUNDS * PAGES + 7 * PAGES pages.
+ */
+static int bench(const char *region, const char *role, int rounds, size_t pages)
+{
+	volatile unsigned char *p = map_region(region);
+	double get[16], set[16], rd[16], xf[16];
+	size_t base = 0, i;
+	char bar[64];
+	int r, k, threads;
+
+	if (rounds > 16 || (2 * rounds + 7) * pages * 4096 > map_size) {
+		fprintf(stderr, PROG ": bench: region too small\n");
+		return 2;
+	}
+	for (r = 0; r < rounds; r++) {
+		size_t xfer = base + pages, fresh = base;
+
+		if (role[0] == 'b')
+			for (i = 0; i < pages; i++)
+				p[(xfer + i) * 4096] = 1;
+		snprintf(bar, sizeof(bar), "bench%d", r);
+		if (barrier(bar, 2, 300))
+			return 1;
+		if (role[0] == 'a') {
+			double t0;
+
+			get[r] = bench_store(region, pages, false);
+			set[r] = bench_store(region, pages, true);
+			t0 = now_us();
+			for (i = 0; i < pages; i++)
+				(void)p[(fresh + i) * 4096];
+			rd[r] = (now_us() - t0) / pages;
+			t0 = now_us();
+			for (i = 0; i < pages; i++)
+				p[(xfer + i) * 4096] = 2;
+			xf[r] = (now_us() - t0) / pages;
+		}
+		snprintf(bar, sizeof(bar), "bench%d-done", r);
+		if (barrier(bar, 2, 300))
+			return 1;
+		base += 2 * pages;
+	}
+	if (role[0] != 'a')
+		return 0;
+	printf("# per page, microseconds, %d rounds of %zu pages (mean of each round)\n",
+	       rounds, pages);
+	printf("# %-6s %9s %9s %9s %9s %10s %13s\n", "round", "GET", "SET",
+	       "readflt", "transfer", "rd/GET", "xfer/(G+S)");
+	for (r = 0; r < rounds; r++)
+		printf("# %-6d %9.0f %9.0f %9.0f %9.0f %10.2f %13.2f\n", r, get[r], set[r],
+		       rd[r], xf[r], rd[r] / get[r], xf[r] / (get[r] + set[r]));
+	{
+		double lo1 = 1e9, hi1 = 0, lo2 = 1e9, hi2 = 0, m1 = 0, m2 = 0;
+
+		for (r = 0; r < rounds; r++) {
+			double a = rd[r] / get[r], b = xf[r] / (get[r] + set[r]);
+
+			m1 += a / rounds;
+			m2 += b / rounds;
+			lo1 = a < lo1 ? a : lo1;
+			hi1 = a > hi1 ? a : hi1;
+			lo2 = b < lo2 ? b : lo2;
+			hi2 = b > hi2 ? b : hi2;
+		}
+		printf("# read fault / GET: %.2f (min %.2f, max %.2f over rounds; goal <= 1.5)\n",
+		       m1, lo1, hi1);
+		printf("# transfer / (GET + SET): %.2f (min %.2f, max %.2f; goal <= 3)\n",
+		       m2, lo2, hi2);
+	}
+	/* Read-fault throughput with 1, 2 and 4 threads on fresh pages. */
+	for (threads = 1; threads <= 4; threads *= 2) {
+		struct bthread bt[4];
+		pthread_t t[4];
+		double t0 = now_us(), us;
+
+		for (k = 0; k < threads; k++) {
+			bt[k].p = p;
+			bt[k].first = base + k * pages / threads;
+			bt[k].count = pages / threads;
+			pthread_create(&t[k], NULL, bench_reader, &bt[k]);
+		}
+		for (k = 0; k < threads; k++)
+			pthread_join(t[k], NULL);
+		us = now_us() - t0;
+		printf("# read faults, %d thread%s: %.0f faults/s (%zu pages in %.0f ms)\n",
+		       threads, threads > 1 ? "s" : "", (threads * (pages / threads)) / (us / 1e6),
+		       threads * (pages / threads), us / 1000);
+		base += pages;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -318,6 +474,8 @@ int main(int argc, char **argv)
 			    strtoul(argv[4], NULL, 0), cmd[0] == 'c');
 	if (!strcmp(cmd, "hammer") && argc == 5)
 		return hammer(argv[2], strtoul(argv[3], NULL, 0), atoi(argv[4]));
+	if (!strcmp(cmd, "bench") && argc == 6)
+		return bench(argv[2], argv[3], atoi(argv[4]), strtoul(argv[5], NULL, 0));
 	if (!strcmp(cmd, "text") && (argc == 3 || argc == 4))
 		return text(argv[2], argc == 4 ? argv[3] : NULL);
 	fprintf(stderr, "usage: see the header of tools/dsm-test.c\n");

@@ -58,7 +58,10 @@ redisReply *dsm_cmd(struct dsm_store *s, struct dsm_conn *conn,
 		    unsigned int slot, int argc, const char **argv,
 		    const size_t *lens, int timeout_ms);
 
-/* The same with a printf-like format (hiredis's). */
+/*
+ * The same with hiredis's format: %s, %b, and integer conversions with the
+ * h, hh, l and ll modifiers only (no %zu: it garbles the arguments).
+ */
 redisReply *dsm_cmdf(struct dsm_store *s, struct dsm_conn *conn,
 		     unsigned int slot, int timeout_ms, const char *fmt, ...);
 

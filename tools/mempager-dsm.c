@@ -223,7 +223,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 		      bool write, bool unlock)
 {
 	long long deadline = tool_now_ms() + d.fault_ms, last_sent = 0;
-	char nonce[96], ackkey[200];
+	char nonce[96], ackkey[200], msg[256];
 	int ret = -1;
 
 	snprintf(nonce, sizeof(nonce), "%s.%s.%lu", d.machine, d.incarnation,
@@ -306,11 +306,13 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 
 				if (r->element[i]->type != REDIS_REPLY_STRING)
 					continue;
+				/* One argument: hiredis splits the format at spaces. */
+				snprintf(msg, sizeof(msg), "%zu %s %s", n, nonce,
+					 write ? d.machine : "-");
 				q = dsm_cmdf(d.store, &conn, rg->slot,
 					     (int)left_ms(deadline),
-					     "RPUSH dsm:{%s}:in:%s %zu %s %s",
-					     rg->name, r->element[i]->str, n, nonce,
-					     write ? d.machine : "-");
+					     "RPUSH dsm:{%s}:in:%s %s", rg->name,
+					     r->element[i]->str, msg);
 				if (q)
 					freeReplyObject(q);
 				dlog("%s page %zu: asked %s (%s)", rg->name, n,
@@ -440,6 +442,7 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 	redisReply *r;
 	long long held;
 
+	dlog("%s page %zu: asked by %s (%s)", rg->name, n, nonce, writer);
 	pthread_mutex_lock(&rg->pg_lock[n]);
 	/* Let a new holder use the page a little before it goes again. */
 	held = tool_now_ms() - rg->since[n];
@@ -457,6 +460,7 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 		rg->flushing[n] = 1;
 		rg->flush_done[n] = 0;
 		pthread_mutex_unlock(&rg->lock);
+		dlog("%s page %zu: lock_request flush", rg->name, n);
 		kr = memory_object_lock_request(rg->control, n * d.ps, d.ps,
 						MEMORY_OBJECT_RETURN_DIRTY, 1,
 						VM_PROT_NONE, 1);
@@ -521,9 +525,14 @@ static void *inbox(void *arg)
 		char nonce[100], writer[100];
 
 		if (!r) {
+			dlog("%s: inbox: %s", rg->name, conn.err);
 			usleep(100000);
 			continue;
 		}
+		if (r->type != REDIS_REPLY_NIL)
+			dlog("%s: inbox: type %d %s", rg->name, r->type,
+			     r->type == REDIS_REPLY_ARRAY && r->elements == 2 ?
+			     r->element[1]->str : r->type == REDIS_REPLY_ERROR ? r->str : "");
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 		    r->element[1]->type == REDIS_REPLY_STRING &&
 		    sscanf(r->element[1]->str, "%llu %99s %99s", &n, nonce,
