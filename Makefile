@@ -45,6 +45,9 @@ cluster-demo:
 cluster-test:
 	scripts/cluster-test.sh
 
+cluster-bench:
+	scripts/cluster-bench.sh
+
 # make install: DESTDIR (staging root) and PREFIX (default /usr) honoured.
 # The module goes to /lib/modules/$(KVER)/extra (KVER: the release of KDIR),
 # so that `modprobe mempager` finds it once depmod has run (only when
@@ -129,6 +132,6 @@ clean:
 	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name '*.a' \) -not -path './.git/*' -delete
 
-.PHONY: all module selftests check run lint clean bench cluster-demo cluster-test \
+.PHONY: all module selftests check run lint clean bench cluster-demo cluster-test cluster-bench \
 	install install-module install-lib install-tools install-udev \
 	dkms-source dkms-install dkms-remove

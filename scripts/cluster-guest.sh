@@ -15,7 +15,10 @@ export DSM_STORE=$store
 INCR=${4:-100000}
 INCR64=${5:-200}
 RECORDS=${6:-1000}
-DEBUG=${7:-}	# "v": trace the daemon; "v1": and stop after test 1
+DEBUG=${7:-}	# "v": trace the daemon; "v1": and stop after test 1;
+		# "bench": run only dsm-test bench (make cluster-bench)
+vflag=
+case "$DEBUG" in v*) vflag=-v ;; esac
 LEASE=3000
 FAULT_T=20000
 
@@ -37,7 +40,7 @@ echo "# guest $role: $ip, store $store"
 
 dpid=
 start_daemon() {
-	$T/mempager-dsm -m "$role" -l $LEASE -t $FAULT_T ${DEBUG:+-v} "$@" >>/tmp/dsm-$role.log 2>&1 &
+	$T/mempager-dsm -m "$role" -l $LEASE -t $FAULT_T $vflag "$@" >>/tmp/dsm-$role.log 2>&1 &
 	dpid=$!
 	for _ in $(seq 100); do
 		[ -S /run/mempager-dsm.sock ] && return 0
@@ -64,11 +67,18 @@ bar() {
 mkdir -p /run
 t daemon_starts start_daemon
 if [ "$role" = a ]; then
-	for r in ctr:64K ctr64:64K rec:16M kill:256K rec4:16M text:64K; do
+	for r in ctr:64K ctr64:64K rec:16M kill:256K rec4:16M text:64K bench:8M; do
 		$T/mempager-dsm create "${r%%:*}" "${r#*:}"
 	done
 fi
 bar created
+
+if [ "$DEBUG" = bench ]; then
+	t bench $T/dsm-test bench bench "$role" 5 64
+	bar benchend
+	stop_daemon
+	exit $failed
+fi
 
 # (1) one counter, both machines at once; then 64 counters on 16 pages.
 bar c1

@@ -46,9 +46,20 @@ cluster_cleanup() {
 	cluster_ns=
 }
 
+# Start (or restart: it keeps its nodes.conf) the Redis node of PORT.
+cluster_node_start() {
+	local d="$cluster_dir/redis-$1"
+	mkdir -p "$d"
+	nsx redis-server --bind "$CLUSTER_NET.1" --port "$1" \
+		--cluster-enabled yes --cluster-config-file "$d/nodes.conf" \
+		--cluster-node-timeout 2000 --save '' --appendonly no \
+		--protected-mode no --dir "$d" --daemonize yes \
+		--pidfile "$d/pid" --logfile "$d/log"
+}
+
 # cluster_setup DIR: the namespace, its bridge and taps, the Redis Cluster.
 cluster_setup() {
-	local port d i
+	local port i
 	cluster_dir=$1
 	rm -rf "$cluster_dir"
 	mkdir -p "$cluster_dir"
@@ -67,14 +78,7 @@ cluster_setup() {
 	! ip -n "$cluster_ns" route show default | grep -q . ||
 		die "the namespace has a default route"
 	for port in $CLUSTER_PORTS; do
-		d="$cluster_dir/redis-$port"
-		mkdir -p "$d"
-		nsx redis-server --bind "$CLUSTER_NET.1" --port "$port" \
-			--cluster-enabled yes --cluster-config-file "$d/nodes.conf" \
-			--cluster-node-timeout 2000 --save '' --appendonly no \
-			--protected-mode no --dir "$d" --daemonize yes \
-			--pidfile "$d/pid" --logfile "$d/log" ||
-			die "redis-server on port $port did not start"
+		cluster_node_start "$port" || die "redis-server on port $port did not start"
 	done
 	for port in $CLUSTER_PORTS; do
 		for _ in $(seq 50); do

@@ -80,6 +80,11 @@ killer() {
 		if [ -n "$(cluster_master_port "$slot")" ] &&
 		   [ "$(cluster_master_port "$slot")" != "$port" ]; then
 			echo "killer: slot $slot now on port $(cluster_master_port "$slot")" >>"$dir/killer.log"
+			# Repair as an operator would: the old master rejoins as
+			# the new one's replica, so that writes can be WAITed on
+			# a replica again.
+			cluster_node_start "$port"
+			echo "killer: port $port restarted" >>"$dir/killer.log"
 			return 0
 		fi
 	done
@@ -97,7 +102,9 @@ cluster_guest b "$tests" >"$dir/guest-b.results" 2>&1 &
 pb=$!
 wait $pa || rca=$?
 wait $pb || rcb=$?
-wait $kpid 2>/dev/null || true
+kill "$kpid" 2>/dev/null || true
+wait "$kpid" 2>/dev/null || true
+kpid=
 echo "cluster: guests ran $(($(date +%s) - start)) s"
 cat "$dir/killer.log" 2>/dev/null || true
 for g in a b; do

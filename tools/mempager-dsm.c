@@ -68,6 +68,7 @@ struct region {
 	pthread_cond_t cond;
 	unsigned char *flushing, *flush_done;	/* under lock */
 	unsigned char **flush_data;		/* under lock */
+	unsigned char **unsaved;		/* flushed, not yet stored: pg_lock */
 	pthread_t inbox;
 };
 
@@ -192,20 +193,34 @@ static redisReply *script(struct region *rg, const char *lua, size_t n,
 	return dsm_cmd(d.store, &conn, rg->slot, argc, argv, lens, timeout_ms);
 }
 
-/* WAIT for d.replicas replicas of this connection's writes: 0 or -1. */
+/*
+ * WAIT until d.replicas replicas have this connection's writes, in slices
+ * of at most a second (a slot whose master just failed over has no
+ * replica until one rejoins): 0, or -1 when @timeout_ms passed.
+ */
 static int wait_replicas(struct region *rg, int timeout_ms)
 {
+	long long deadline = tool_now_ms() + timeout_ms;
 	redisReply *r;
 	int ok;
 
 	if (!d.replicas || !dsm_store_is_cluster(d.store))
 		return 0;
-	r = dsm_cmdf(d.store, &conn, rg->slot, timeout_ms + 1000, "WAIT %d %d",
-		     d.replicas, timeout_ms);
-	ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= d.replicas;
-	if (r)
-		freeReplyObject(r);
-	return ok ? 0 : -1;
+	do {
+		long long left = deadline - tool_now_ms();
+		int slice = left > 1000 ? 1000 : left > 10 ? (int)left : 10;
+
+		r = dsm_cmdf(d.store, &conn, rg->slot, slice + 2000, "WAIT %d %d",
+			     d.replicas, slice);
+		ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= d.replicas;
+		if (r)
+			freeReplyObject(r);
+		if (ok)
+			return 0;
+		if (!r)
+			usleep(100000);
+	} while (tool_now_ms() < deadline);
+	return -1;
 }
 
 static long long left_ms(long long deadline)
@@ -214,6 +229,9 @@ static long long left_ms(long long deadline)
 }
 
 static char zero_page[65536];
+
+static int write_back(struct region *rg, size_t n, const void *data,
+		      int timeout_ms);
 
 /*
  * Serve one page fault: @write for a write data_request or data_unlock
@@ -235,6 +253,15 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 		size_t i;
 
 		pthread_mutex_lock(&rg->pg_lock[n]);
+		if (rg->unsaved[n]) {
+			/* Our last version is not in the store yet: it goes first. */
+			if (write_back(rg, n, rg->unsaved[n], (int)left_ms(deadline))) {
+				pthread_mutex_unlock(&rg->pg_lock[n]);
+				continue;
+			}
+			free(rg->unsaved[n]);
+			rg->unsaved[n] = NULL;
+		}
 		if (unlock && rg->state[n] == ST_NONE) {
 			/* Flushed meanwhile: the fault asks again. */
 			pthread_mutex_unlock(&rg->pg_lock[n]);
@@ -411,7 +438,8 @@ static void *worker(void *arg)
 }
 
 /* Write page @n back (its owner only), WAIT for a replica. */
-static int write_back(struct region *rg, size_t n, const void *data, int timeout_ms)
+static int write_back(struct region *rg, size_t n, const void *data,
+		      int timeout_ms)
 {
 	redisReply *r = script(rg, WB_LUA, n, data, d.ps, timeout_ms);
 	int ret = -1;
@@ -486,12 +514,24 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 		dlog("%s page %zu: flush: object not initialised", rg->name, n);
 	}
 	d.flushes++;
-	if (data && write_back(rg, n, data, d.fault_ms)) {
-		/* Not safely stored: keep ownership, the requester retries. */
-		fprintf(stderr, PROG ": %s page %zu: write-back failed, kept\n",
+	rg->state[n] = ST_NONE;
+	/* A page flushed before whose write-back failed goes first. */
+	if (!data) {
+		data = rg->unsaved[n];
+	} else {
+		free(rg->unsaved[n]);
+	}
+	rg->unsaved[n] = NULL;
+	/*
+	 * Release only what is on a replica: the page written back, and the
+	 * directory changes before (WAIT covers this connection's writes).
+	 */
+	if ((data && write_back(rg, n, data, d.fault_ms)) ||
+	    (!data && wait_replicas(rg, d.fault_ms))) {
+		/* Keep ownership and the data; the requester asks again. */
+		fprintf(stderr, PROG ": %s page %zu: not stored, kept\n",
 			rg->name, n);
-		free(data);
-		rg->state[n] = ST_NONE;
+		rg->unsaved[n] = data;
 		pthread_mutex_unlock(&rg->pg_lock[n]);
 		return;
 	}
@@ -500,7 +540,6 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 		   strcmp(writer, "-") ? strlen(writer) : 0, d.fault_ms);
 	if (r)
 		freeReplyObject(r);
-	rg->state[n] = ST_NONE;
 	pthread_mutex_unlock(&rg->pg_lock[n]);
 	r = dsm_cmdf(d.store, &conn, rg->slot, d.fault_ms,
 		     "RPUSH dsm:{%s}:ack:%s 1", rg->name, nonce);
@@ -624,8 +663,9 @@ static struct region *region_open(const char *name, char *err, size_t errlen)
 	rg->flushing = calloc(rg->npages, 1);
 	rg->flush_done = calloc(rg->npages, 1);
 	rg->flush_data = calloc(rg->npages, sizeof(*rg->flush_data));
+	rg->unsaved = calloc(rg->npages, sizeof(*rg->unsaved));
 	if (!rg->pg_lock || !rg->state || !rg->error || !rg->since || !rg->flushing ||
-	    !rg->flush_done || !rg->flush_data)
+	    !rg->flush_done || !rg->flush_data || !rg->unsaved)
 		goto nomem;
 	for (i = 0; i < rg->npages; i++)
 		pthread_mutex_init(&rg->pg_lock[i], NULL);
