@@ -16,9 +16,10 @@ INCR=${4:-100000}
 INCR64=${5:-200}
 RECORDS=${6:-1000}
 DEBUG=${7:-}	# "v": trace the daemon; "v1": and stop after test 1;
-		# "bench": run only dsm-test bench (make cluster-bench)
+		# "bench": run only dsm-test bench (make cluster-bench);
+		# "bench-r0": the same without WAIT (mempager-dsm -r 0)
 vflag=
-case "$DEBUG" in v*) vflag=-v ;; esac
+case "$DEBUG" in v*) vflag=-v ;; bench-r0) vflag="-r 0" ;; esac
 LEASE=3000
 FAULT_T=20000
 
@@ -73,7 +74,7 @@ if [ "$role" = a ]; then
 fi
 bar created
 
-if [ "$DEBUG" = bench ]; then
+if [ "${DEBUG%-r0}" = bench ]; then
 	t bench $T/dsm-test bench bench "$role" 5 64
 	bar benchend
 	stop_daemon
