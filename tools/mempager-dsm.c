@@ -64,6 +64,7 @@ struct region {
 	unsigned char *state;			/* under pg_lock[n] */
 	unsigned char *error;			/* refuse the next data_request */
 	long long *since;			/* when the right was granted */
+	uint64_t *served;			/* hash of the last request served */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned char *flushing, *flush_done;	/* under lock */
@@ -315,6 +316,8 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 				rg->state[n] = write ? ST_WRITE : ST_READ;
 				rg->since[n] = tool_now_ms();
 			}
+			/* Held again: requests served before count anew. */
+			rg->served[n] = 0;
 			pthread_mutex_unlock(&rg->pg_lock[n]);
 			freeReplyObject(r);
 			if (kr)
@@ -327,7 +330,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 		}
 		pthread_mutex_unlock(&rg->pg_lock[n]);
 		/* Ask the holders (again, as requests may be lost). */
-		if (tool_now_ms() - last_sent >= 300) {
+		if (tool_now_ms() - last_sent >= 1000) {
 			for (i = 1; i < r->elements; i++) {
 				redisReply *q;
 
@@ -470,8 +473,24 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 	redisReply *r;
 	long long held;
 
+	uint64_t h = 1469598103934665603ULL;
+	const char *c;
+
+	for (c = nonce; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	dlog("%s page %zu: asked by %s (%s)", rg->name, n, nonce, writer);
 	pthread_mutex_lock(&rg->pg_lock[n]);
+	/*
+	 * A requester repeats its request while it waits: a copy of one
+	 * already served is dropped (until this machine holds the page
+	 * again), or under load the repeats would fill the inbox and each
+	 * cost a flush, a WAIT and a release.
+	 */
+	if (rg->served[n] == h) {
+		pthread_mutex_unlock(&rg->pg_lock[n]);
+		dlog("%s page %zu: %s served already", rg->name, n, nonce);
+		return;
+	}
 	/* Let a new holder use the page a little before it goes again. */
 	held = tool_now_ms() - rg->since[n];
 	if (rg->state[n] != ST_NONE && held >= 0 && held < d.hold_ms) {
@@ -536,6 +555,7 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 		return;
 	}
 	free(data);
+	rg->served[n] = h;
 	r = script(rg, RELEASE_LUA, n, strcmp(writer, "-") ? writer : "",
 		   strcmp(writer, "-") ? strlen(writer) : 0, d.fault_ms);
 	if (r)
@@ -660,11 +680,12 @@ static struct region *region_open(const char *name, char *err, size_t errlen)
 	rg->state = calloc(rg->npages, 1);
 	rg->error = calloc(rg->npages, 1);
 	rg->since = calloc(rg->npages, sizeof(*rg->since));
+	rg->served = calloc(rg->npages, sizeof(*rg->served));
 	rg->flushing = calloc(rg->npages, 1);
 	rg->flush_done = calloc(rg->npages, 1);
 	rg->flush_data = calloc(rg->npages, sizeof(*rg->flush_data));
 	rg->unsaved = calloc(rg->npages, sizeof(*rg->unsaved));
-	if (!rg->pg_lock || !rg->state || !rg->error || !rg->since || !rg->flushing ||
+	if (!rg->pg_lock || !rg->state || !rg->error || !rg->since || !rg->served || !rg->flushing ||
 	    !rg->flush_done || !rg->flush_data || !rg->unsaved)
 		goto nomem;
 	for (i = 0; i < rg->npages; i++)
