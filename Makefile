@@ -2,6 +2,8 @@
 #
 # mempager: make            build mempager.ko against KDIR
 #           make run        the demo in the test VM (installs what it needs)
+#           make cluster-demo   two VMs share memory through mempager-dsm
+#                               and a Redis Cluster (Documentation/cluster.rst)
 #           make check      every test, both VM lanes (installs what it needs)
 #           make coverage   HTML line coverage of kmod/ from the last debug lane
 #           make soak       fuzzer and stress test for a long time (debug lane)
@@ -48,6 +50,15 @@ lint:
 
 bench:
 	scripts/bench.sh
+
+cluster-demo:
+	scripts/cluster-demo.sh
+
+cluster-test:
+	scripts/cluster-test.sh
+
+cluster-bench:
+	scripts/cluster-bench.sh
 
 # make install: DESTDIR (staging root) and PREFIX (default /usr) honoured.
 # The module goes to /lib/modules/$(KVER)/extra (KVER: the release of KDIR),
@@ -134,5 +145,6 @@ clean:
 		-o -name '.*.cmd' -o -name '*.a' \) -not -path './.git/*' -delete
 
 .PHONY: all module selftests check run lint clean bench coverage soak \
+	cluster-demo cluster-test cluster-bench \
 	install install-module install-lib install-tools install-udev \
 	dkms-source dkms-install dkms-remove

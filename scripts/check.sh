@@ -71,6 +71,12 @@ MEMPAGER_HEAVY=pressure \
 	VM_MEM=384M lane stock61 "$stock61_img" \
 	"/usr/src/linux-headers-$(stock_kver "$STOCK_61")"
 
+# Two machines sharing memory through mempager-dsm and a Redis Cluster, in
+# a network namespace of their own (Documentation/cluster.rst). It writes
+# build/cluster.summary itself.
+"$SCRIPTS_DIR/cluster-test.sh" ||
+	echo "not ok - cluster lane (see build/cluster-a.log, build/cluster-b.log)"
+
 passed=0 failed=0 skipped=0
 for s in "$build"/*.summary; do
 	read -r p f k <"$s"

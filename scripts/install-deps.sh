@@ -11,7 +11,8 @@ STOCK61_META=linux-headers-amd64
 
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio
       xz-utils kmod qemu-system-x86 busybox-static sparse
-      linux-source-6.12 "$STOCK_META" "$STOCK61_META" python3 perl pkg-config man-db dkms lcov)
+      linux-source-6.12 "$STOCK_META" "$STOCK61_META" python3 perl pkg-config man-db dkms lcov
+      redis-server libhiredis-dev iproute2)
 
 missing=()
 for p in "${pkgs[@]}"; do
