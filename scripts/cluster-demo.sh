@@ -23,13 +23,7 @@ mkdir -p "$tests"
 cp "$SCRIPTS_DIR/cluster-demo-guest.sh" "$tests/cluster-demo"
 chmod +x "$tests/cluster-demo"
 export VM_TIMEOUT=${VM_TIMEOUT:-600}
-rca=0 rcb=0
-cluster_guest a "$tests" >"$dir/guest-a.results" 2>&1 &
-pa=$!
-cluster_guest b "$tests" >"$dir/guest-b.results" 2>&1 &
-pb=$!
-wait $pa || rca=$?
-wait $pb || rcb=$?
+cluster_guests "$tests" "$dir"
 for g in a b; do
 	echo "---- machine $g ----"
 	sed -n '/^@@MP test-begin/,/^@@MP test-end/{/^@@MP /d;/^\[ *[0-9.]*\]/d;p}' \

@@ -152,3 +152,16 @@ cluster_guest() {
 		QEMU_EXTRA="-nic tap,ifname=tap$role,script=no,downscript=no,model=virtio-net-pci,mac=52:54:00:77:00:1$role" \
 		nsx "$SCRIPTS_DIR/vm-test.sh" "cluster-$role" "$cluster_kernel" "$cluster_mod" "$testdir"
 }
+
+# cluster_guests TESTDIR RESULTS_DIR: both guests at once, each one's output
+# in RESULTS_DIR/guest-<role>.results; sets rca and rcb to their statuses.
+cluster_guests() {
+	local pa pb
+	rca=0 rcb=0
+	cluster_guest a "$1" >"$2/guest-a.results" 2>&1 &
+	pa=$!
+	cluster_guest b "$1" >"$2/guest-b.results" 2>&1 &
+	pb=$!
+	wait $pa || rca=$?
+	wait $pb || rcb=$?
+}

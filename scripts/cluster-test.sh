@@ -95,13 +95,7 @@ kpid=$!
 
 start=$(date +%s)
 export VM_TIMEOUT=${VM_TIMEOUT:-900}
-rca=0 rcb=0
-cluster_guest a "$tests" >"$dir/guest-a.results" 2>&1 &
-pa=$!
-cluster_guest b "$tests" >"$dir/guest-b.results" 2>&1 &
-pb=$!
-wait $pa || rca=$?
-wait $pb || rcb=$?
+cluster_guests "$tests" "$dir"
 kill "$kpid" 2>/dev/null || true
 wait "$kpid" 2>/dev/null || true
 kpid=
