@@ -42,9 +42,21 @@ static char *read_trace(void)
 	return buf;
 }
 
-/* Clear the trace and enable the mempager events: 0 or -1. */
+/*
+ * Clear the trace and enable the mempager events: 0 or -1.
+ *
+ * With the record-cmd option on (the default), enabling an event also
+ * enables the sched_switch tracepoint, live-patching __schedule() with
+ * int3 while the other CPU runs it. Under QEMU's TCG that can leave a CPU
+ * trapping forever on an int3 already patched away (seen with 6.1: CPU 0
+ * in exc_int3 at __schedule+0x1bc, CPU 1 in text_poke_sync's IPI, a soft
+ * lockup). The test needs no command names: patch only mempager's own
+ * tracepoints, which nothing runs while they are switched.
+ */
 static int trace_start(void)
 {
+	if (write_file(TRACING "/options/record-cmd", "0"))
+		return -1;
 	if (write_file(TRACING "/trace", ""))
 		return -1;
 	return write_file(TRACING "/events/mempager/enable", "1");
@@ -54,6 +66,8 @@ static int trace_start(void)
 static char *trace_stop(void)
 {
 	if (write_file(TRACING "/events/mempager/enable", "0"))
+		return NULL;
+	if (write_file(TRACING "/options/record-cmd", "1"))
 		return NULL;
 	return read_trace();
 }
