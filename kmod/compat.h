@@ -13,6 +13,13 @@
 #include <linux/slab.h>
 #include <linux/swap.h>
 
+/* KUnit's static stubs (6.3) let a test replace a function, as failslab would. */
+#ifdef MP_HAVE_STATIC_STUB
+#include <kunit/static_stub.h>
+#else
+#define KUNIT_STATIC_STUB_REDIRECT(...) do { } while (0)
+#endif
+
 /* 6.12 wraps struct fd. */
 #ifndef fd_file
 #define fd_file(f) ((f).file)

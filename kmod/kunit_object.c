@@ -6,6 +6,7 @@
  * the fault path call, without user space.
  */
 #include <kunit/test.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
@@ -309,6 +310,66 @@ static void call_copy_refused_by_a_dying_manager(struct kunit *test)
 	mp_object_unmap(obj);
 }
 
+/* What mp_msg_alloc() gives when memory is short: no room for data. */
+static struct mp_msg_entry *no_data_messages(unsigned int npages, gfp_t gfp)
+{
+	return npages ? NULL : kzalloc(sizeof(struct mp_msg_entry), gfp);
+}
+
+/*
+ * Issue 13 item 8: terminate at the last unmap allocates its data_return
+ * messages. When that fails, nothing is lost and nothing is forced
+ * (__GFP_NOFAIL): the dirty pages stay, and so does the object's state,
+ * until a retry returns them and sends terminate.
+ */
+static void terminate_out_of_memory_loses_nothing(struct kunit *test)
+{
+	struct mp_fixture *f = test->priv;
+	struct mp_object *obj = f->obj;
+	struct mempager_msg m[4];
+	struct page *page;
+	unsigned int i, n;
+	u8 *p;
+
+	KUNIT_ASSERT_EQ(test, map_once(obj), 0);
+	KUNIT_ASSERT_EQ(test, queued(f->mgr, m, 4), 1);
+	KUNIT_ASSERT_EQ(test, mp_object_set_attributes(obj, m[0].control, 0,
+						       MEMPAGER_COPY_DELAY,
+						       false), 0);
+	for (i = 0; i < 3; i++) {
+		page = mp_zero_page_alloc();
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		p = kmap_local_page(page);
+		p[0] = 0x40 + i;
+		kunmap_local(p);
+		SetPageDirty(page);
+		mutex_lock(&obj->mutex);
+		KUNIT_ASSERT_EQ(test, mp_cache_store_locked(obj, i, page), 0);
+		mutex_unlock(&obj->mutex);
+	}
+
+	kunit_activate_static_stub(test, mp_msg_alloc, no_data_messages);
+	mp_object_unmap(obj);
+	kunit_deactivate_static_stub(test, mp_msg_alloc);
+	mutex_lock(&obj->mutex);
+	if (obj->state != MP_IDLE) {	/* the retry has not run yet */
+		KUNIT_EXPECT_EQ(test, obj->nr_resident, 3);
+		KUNIT_EXPECT_EQ(test, queued(f->mgr, m, 4), 1);
+	}
+	mutex_unlock(&obj->mutex);
+
+	flush_delayed_work(&obj->term_retry);
+	KUNIT_EXPECT_EQ(test, obj->state, MP_IDLE);
+	KUNIT_EXPECT_EQ(test, obj->nr_resident, 0);
+	n = queued(f->mgr, m, 4);
+	KUNIT_ASSERT_EQ(test, n, 3);
+	KUNIT_EXPECT_EQ(test, m[1].type, MEMPAGER_MSG_DATA_RETURN);
+	KUNIT_EXPECT_EQ(test, m[1].data_return.offset, 0);
+	KUNIT_EXPECT_EQ(test, m[1].data_return.length, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, m[1].data_return.dirty, 1);
+	KUNIT_EXPECT_EQ(test, m[2].type, MEMPAGER_MSG_TERMINATE);
+}
+
 static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(object_life_cycle),
 	KUNIT_CASE(object_bad_attributes_change_nothing),
@@ -320,6 +381,7 @@ static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(call_copy_refused_by_a_dying_manager),
 	KUNIT_CASE(temporary_unmapped_is_not_attached),
 	KUNIT_CASE(temporary_attached_is_forgotten_at_last_unmap),
+	KUNIT_CASE(terminate_out_of_memory_loses_nothing),
 	{}
 };
 

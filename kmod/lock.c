@@ -217,8 +217,7 @@ void mp_zap_range(struct mp_object *obj, pgoff_t first, pgoff_t count)
  * @should_return: MEMPAGER_RETURN_*
  * @flush: drop the pages (dirty data not returned is discarded)
  * @lock_value: new lock value, or MEMPAGER_PROT_NO_CHANGE
- * @gfp: for messages and page copies (__GFP_NOFAIL where data must not
- *	be lost: terminate)
+ * @gfp: for messages and page copies
  *
  * Sets the lock, zaps the range from every page table, queues data_return
  * messages (kernel_copy when not flushing: the manager gets a copy taken

@@ -30,6 +30,7 @@
 #include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/mempager.h>
 
@@ -160,6 +161,8 @@ struct mp_stats {
  * @known: pages of a temporary object the default manager holds
  * @term_msg: the terminate message, allocated with init so that a
  *	terminate can never be lost for want of memory
+ * @term_retry: retries a terminate whose data_return messages could not be
+ *	allocated (the pages stay meanwhile); holds a reference while queued
  * @charged: counted in its owner's max_objects_per_user
  */
 struct mp_object {
@@ -200,6 +203,7 @@ struct mp_object {
 	bool temporary;
 	struct xarray known;
 	struct mp_msg_entry *term_msg;
+	struct delayed_work term_retry;
 	bool charged;
 };
 

@@ -123,9 +123,11 @@ EXPORT_SYMBOL_IF_KUNIT(mp_manager_kill);
  */
 struct mp_msg_entry *mp_msg_alloc(unsigned int npages, gfp_t gfp)
 {
+	KUNIT_STATIC_STUB_REDIRECT(mp_msg_alloc, npages, gfp);
 	return kzalloc(struct_size_t(struct mp_msg_entry, pages, npages),
 		       gfp | __GFP_ACCOUNT);
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_msg_alloc);
 
 /**
  * mp_msg_free() - free a message entry and the pages it holds

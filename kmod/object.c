@@ -29,6 +29,8 @@
 
 #include "mempager_internal.h"
 
+static void mp_object_terminate_retry(struct work_struct *work);
+
 /*
  * Objects per owner (max_objects_per_user): uid to count, as value entries.
  * Writers hold the xarray's lock and never allocate under it: the slot is
@@ -220,6 +222,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 	INIT_LIST_HEAD(&obj->copies);
 	INIT_LIST_HEAD(&obj->copy_node);
 	init_waitqueue_head(&obj->wait);
+	INIT_DELAYED_WORK(&obj->term_retry, mp_object_terminate_retry);
 	obj->npages = size >> PAGE_SHIFT;
 	obj->uid = current_fsuid();
 	obj->gid = current_fsgid();
@@ -469,9 +472,10 @@ static void mp_object_reset_locked(struct mp_object *obj)
 static void mp_send_terminate_locked(struct mp_object *obj)
 {
 	/* Reserved when init was sent: a terminate is never lost. */
-	struct mp_msg_entry *e = obj->term_msg ?:
-				 mp_msg_alloc(0, GFP_KERNEL | __GFP_NOFAIL);
+	struct mp_msg_entry *e = obj->term_msg;
 
+	if (WARN_ON_ONCE(!e))
+		return;
 	obj->term_msg = NULL;
 	e->msg.type = MEMPAGER_MSG_TERMINATE;
 	/* A manager that cannot be told has nothing to learn. */
@@ -479,20 +483,63 @@ static void mp_send_terminate_locked(struct mp_object *obj)
 		obj->stats.terminates++;
 }
 
+/* Retry a terminate that ran out of memory: every 100 ms, as writeback. */
+#define MP_TERMINATE_RETRY_DELAY	(HZ / 10)
+
+/* Is the terminate of an object nothing maps due (and not yet sent)? */
+static bool mp_object_terminate_due_locked(struct mp_object *obj)
+{
+	return obj->mgr && !obj->nr_maps && !obj->may_cache &&
+	       (obj->state == MP_READY || obj->state == MP_INIT_SENT);
+}
+
 /*
  * Terminate: return the dirty and precious pages of a permanent object, tell
- * the manager, then drop the object's kernel state.
+ * the manager, then drop the object's kernel state. The data_return
+ * messages are allocated here, at munmap, for as many pages as are dirty:
+ * when that fails, the pages not returned stay in the cache and the object
+ * keeps its state; a worker retries (holding a reference) until the memory
+ * is there. Nothing is lost and nothing is forced with __GFP_NOFAIL.
  */
 static void mp_object_terminate_locked(struct mp_object *obj)
 {
-	/* Nothing may be lost here: the allocations cannot fail. */
+	int err = 0;
+
 	if (obj->copy_strategy != MEMPAGER_COPY_TEMPORARY)
-		mp_return_range_locked(obj, 0, obj->npages,
-				       MEMPAGER_RETURN_ALL, true,
-				       MEMPAGER_PROT_NO_CHANGE,
-				       GFP_KERNEL | __GFP_NOFAIL);
+		err = mp_return_range_locked(obj, 0, obj->npages,
+					     MEMPAGER_RETURN_ALL, true,
+					     MEMPAGER_PROT_NO_CHANGE,
+					     GFP_KERNEL);
+	if (err == -ENOMEM) {
+		mp_object_get(obj);
+		if (!queue_delayed_work(system_unbound_wq, &obj->term_retry,
+					MP_TERMINATE_RETRY_DELAY))
+			mp_object_put(obj);
+		return;
+	}
+	/* Any other error is a dead manager: nothing to return to. */
 	mp_send_terminate_locked(obj);
 	mp_object_reset_locked(obj);
+}
+
+static void mp_object_terminate_retry(struct work_struct *work)
+{
+	struct mp_object *obj = container_of(to_delayed_work(work),
+					     struct mp_object, term_retry);
+
+	bool forget = false;
+
+	mutex_lock(&obj->mutex);
+	/* Mapped again, made cacheable or dead since: not due any more. */
+	if (mp_object_terminate_due_locked(obj)) {
+		mp_object_terminate_locked(obj);
+		/* Mapped once, as mp_object_unmap() says: the handle goes. */
+		forget = obj->state == MP_IDLE && (obj->temporary || obj->src);
+	}
+	mutex_unlock(&obj->mutex);
+	if (forget)
+		mp_object_forget(obj);
+	mp_object_put(obj);
 }
 
 /**
@@ -678,19 +725,20 @@ void mp_object_unmap(struct mp_object *obj)
 	if (last && obj->mgr) {
 		if (obj->state == MP_DESTROYED)
 			mp_object_reset_locked(obj);
-		else if ((obj->state == MP_READY ||
-			  obj->state == MP_INIT_SENT) && !obj->may_cache)
+		else if (mp_object_terminate_due_locked(obj))
 			mp_object_terminate_locked(obj);
 		else if (obj->state == MP_DEAD)
 			mp_cache_drop_all_locked(obj);
 	}
 	/*
 	 * Temporary memory and copies are mapped once: with the mapping gone
-	 * they need no original and no handle (the manager had terminate).
+	 * they need no original and no handle (the manager had terminate; a
+	 * terminate retried for want of memory forgets the handle when done).
 	 * Decided under the mutex: temporary memory is attached to the
 	 * default manager under it, and never once nothing maps it.
 	 */
-	forget = last && obj->mgr && (obj->temporary || obj->src);
+	forget = last && obj->mgr && (obj->temporary || obj->src) &&
+		 !mp_object_terminate_due_locked(obj);
 	mutex_unlock(&obj->mutex);
 	if (!last)
 		return;
