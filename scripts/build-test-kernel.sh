@@ -7,6 +7,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$(debug_kernel_dir)
+# .done is written last: a kernel built is used without waiting for the
+# lock, which a build of another configuration may hold for minutes.
+if [ -f "$out/.done" ]; then
+	echo "$out"
+	exit 0
+fi
 # One build at a time: a second caller (another checkout, a make started
 # meanwhile) waits for the first instead of wiping its build directory.
 mkdir -p "$MEMPAGER_CACHE"
