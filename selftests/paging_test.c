@@ -5,8 +5,10 @@
  * cache, terminate, destroy and manager death. Test names carry the item
  * numbers of the fidelity checklist in shared/MACH-EMM.md.
  */
+#include <grp.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -1071,6 +1073,153 @@ TEST(temporary_memory_zero_filled_and_shared)
 	EXPECT_TRUE(tp_exited_ok(tp_wait(pid, TP_TIMEOUT_MS)));
 	EXPECT_EQ(7, p[2 * PS]);
 	munmap(p, 8 * PS);
+	close(fd);
+}
+
+/* A member of the object's group opens it as the group bits say. */
+TEST(group_member_opens_by_name)
+{
+	struct tpager rw, ro;
+	pid_t pid;
+	int status;
+
+	/* Made by root: the objects' group is 0. */
+	ASSERT_EQ(0, tp_create(&rw, 4, 0660));
+	ASSERT_EQ(0, tp_create(&ro, 4, 0640));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int fd, ofd, rc = 0;
+
+		/* Another user in group 0, without capabilities. */
+		if (setgroups(0, NULL) || setresgid(0, 0, 0) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		fd = mempager_open();
+		if (fd < 0)
+			_exit(11);
+		if (mempager_object_open(fd, rw.name, 1, &ofd))
+			rc |= 1;
+		if (mempager_object_open(fd, ro.name, 1, &ofd) !=
+		    KERN_PROTECTION_FAILURE || errno != EACCES)
+			rc |= 2;
+		if (mempager_object_open(fd, ro.name, 0, &ofd))
+			rc |= 4;
+		_exit(rc);
+	}
+	status = tp_wait(pid, TP_TIMEOUT_MS);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	tp_destroy(&rw);
+	tp_destroy(&ro);
+}
+
+/* Destroying a cached object nothing maps: terminate, and its pages go. */
+TEST_F(pager, destroy_of_a_cached_unmapped_object)
+{
+	unsigned char *p = map_ready(_metadata, &self->tp, 1);
+	memory_object_control_t old;
+	struct mempager_msg m;
+
+	ASSERT_EQ(KERN_SUCCESS, tp_supply(&self->tp, 0, 4, 0));
+	munmap(p, NPAGES * PS);
+	expect_quiet(_metadata, &self->tp);	/* cached: no terminate */
+	old = self->tp.ctl;
+	ASSERT_EQ(KERN_SUCCESS, memory_object_destroy(old, 0));
+	ASSERT_EQ(1, tp_next(self->tp.mfd, &m, TP_TIMEOUT_MS));
+	EXPECT_EQ(MEMPAGER_MSG_TERMINATE, m.type);
+	EXPECT_EQ(old.control, m.control);
+	expect_quiet(_metadata, &self->tp);	/* no data comes back */
+	EXPECT_EQ(KERN_INVALID_NAME, memory_object_ready(old, 1, 0));
+
+	/* A new mapping is a new incarnation, without the old pages. */
+	p = map_ready(_metadata, &self->tp, 1);
+	EXPECT_NE(old.control, self->tp.ctl.control);
+	tp_touch_child(p, 0, 0);
+	expect_request(_metadata, &self->tp, 0, VM_PROT_READ);
+	ASSERT_EQ(KERN_SUCCESS,
+		  memory_object_data_unavailable(self->tp.ctl, 0, PS));
+	wait(NULL);
+	munmap(p, NPAGES * PS);
+}
+
+/* RECEIVE into a buffer it cannot write: EFAULT, and the message stays. */
+TEST_F(pager, receive_into_a_bad_buffer_keeps_the_message)
+{
+	unsigned char *p = map_ready(_metadata, &self->tp, 1);
+	static unsigned char data[4096];
+	struct mempager_msg m;
+	struct mempager_receive r = {
+		.size = sizeof(r), .msgs = (uintptr_t)&m, .msgs_max = 1,
+		.data = 8, .data_size = PS,	/* not mapped */
+	};
+
+	ASSERT_EQ(KERN_SUCCESS, tp_supply(&self->tp, 3, 1, 0));
+	p[3 * PS] ^= 0xff;	/* dirty */
+	ASSERT_EQ(0, tp_lock(&self->tp, 3, 1, MEMPAGER_RETURN_DIRTY, 1,
+			     MEMPAGER_PROT_NO_CHANGE, 0));
+	EXPECT_EQ(-1, ioctl(self->tp.mfd, MEMPAGER_RECEIVE, &r));
+	EXPECT_EQ(EFAULT, errno);
+	r.data = (uintptr_t)data;
+	r.msgs = 8;
+	EXPECT_EQ(-1, ioctl(self->tp.mfd, MEMPAGER_RECEIVE, &r));
+	EXPECT_EQ(EFAULT, errno);
+
+	/* The data_return is still there, whole. */
+	ASSERT_EQ(1, tp_recv(self->tp.mfd, &m, data, sizeof(data),
+			     TP_TIMEOUT_MS));
+	EXPECT_EQ(MEMPAGER_MSG_DATA_RETURN, m.type);
+	EXPECT_EQ(3 * PS, m.data_return.offset);
+	EXPECT_EQ(PS, m.data_return.length);
+	EXPECT_EQ(1, m.data_return.dirty);
+	EXPECT_EQ((unsigned char)(tp_byte(3, 0, 1) ^ 0xff), data[0]);
+	data[0] ^= 0xff;
+	EXPECT_EQ(0, tp_check(data, 3, 1));
+	munmap(p, NPAGES * PS);
+}
+
+/* An fd that serves objects cannot become the default manager. */
+TEST_F(pager, default_manager_refused_on_a_bound_fd)
+{
+	struct mempager_default_manager dm = { .size = sizeof(dm) };
+	int fd = mempager_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(KERN_SUCCESS, mempager_object_bind(fd, self->tp.ofd));
+	EXPECT_EQ(-1, ioctl(fd, MEMPAGER_SET_DEFAULT_MANAGER, &dm));
+	EXPECT_EQ(EBUSY, errno);
+	close(fd);	/* ends it, should it have been set */
+}
+
+/* Without a free descriptor, create fails with EMFILE and leaves nothing. */
+TEST(create_without_a_free_descriptor)
+{
+	int fd = mempager_open(), ofd, dups[16], n = 0;
+	struct rlimit old, rl;
+	uint64_t name;
+	uint32_t object;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	/* Take every descriptor below a limit just above this one. */
+	rl = old;
+	rl.rlim_cur = fd + 16;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	while (n < 16 && (dups[n] = dup(fd)) >= 0)
+		n++;
+	ASSERT_EQ(EMFILE, errno);
+	ASSERT_LT(0, n);
+	EXPECT_NE(KERN_SUCCESS, mempager_object_create(fd, 4 * PS, 0600,
+						       &object, &ofd, &name));
+	EXPECT_EQ(EMFILE, errno);
+	/* With one descriptor free again it works. */
+	close(dups[--n]);
+	EXPECT_EQ(KERN_SUCCESS, mempager_object_create(fd, 4 * PS, 0600,
+						       &object, &ofd, &name));
+	close(ofd);
+	while (n)
+		close(dups[--n]);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
 	close(fd);
 }
 
