@@ -187,7 +187,7 @@ TEST_F_TIMEOUT(race, fault_never_maps_an_evicted_page, 900)
 	EXPECT_EQ(0, stale);
 	EXPECT_EQ(0, lost);
 	EXPECT_EQ(0, wrong);
-	EXPECT_EQ(0, sp.errors);
+	EXPECT_EQ(0, sp.errors) TH_LOG("pager: %s", sp.first_error);
 	munmap(p, NPAGES * PS);
 	sp_stop(&sp);
 	tp_destroy(&tp);

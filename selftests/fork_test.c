@@ -92,7 +92,7 @@ TEST_F_TIMEOUT(fork, shared_mapping_copies_no_ptes, 300)
 	EXPECT_EQ(0, rep.bad);
 	/* The child's faults were served from the cache, not the pager. */
 	EXPECT_EQ(requests, self->sp.requests);
-	EXPECT_EQ(0, self->sp.errors);
+	EXPECT_EQ(0, self->sp.errors) TH_LOG("pager: %s", self->sp.first_error);
 }
 
 TEST_HARNESS_MAIN

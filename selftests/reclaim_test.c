@@ -74,7 +74,7 @@ TEST_F(reclaim, compact_memory_keeps_mapped_pages)
 	ASSERT_EQ(0, tp_stats(self->tp.name, &st));
 	TH_LOG("after compaction: %lu resident, %lu evicted, %lu pages returned",
 	       st.resident, st.evicted, self->sp.returned_pages);
-	EXPECT_EQ(0, self->sp.errors);
+	EXPECT_EQ(0, self->sp.errors) TH_LOG("pager: %s", self->sp.first_error);
 }
 
 TEST_F(reclaim, drop_caches_keeps_every_byte)
@@ -96,7 +96,7 @@ TEST_F(reclaim, drop_caches_keeps_every_byte)
 	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/compact_memory", "1"));
 	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/drop_caches", "3"));
 	EXPECT_EQ(0, bad_pages(self->p));
-	EXPECT_EQ(0, self->sp.errors);
+	EXPECT_EQ(0, self->sp.errors) TH_LOG("pager: %s", self->sp.first_error);
 }
 
 TEST_HARNESS_MAIN

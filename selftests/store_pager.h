@@ -44,14 +44,30 @@ struct sp_pager {
 	void *priv;
 	volatile unsigned long requests, returns, returned_pages;
 	volatile unsigned long dirty_pages, errors, others;
+	char first_error[128];	/* what went wrong first, for the log */
 };
+
+/* Count an error; the first one is kept in @sp->first_error. */
+static inline void sp_error(struct sp_pager *sp, const char *what, size_t pg,
+			    int err)
+{
+	if (!sp->errors++)
+		snprintf(sp->first_error, sizeof(sp->first_error),
+			 "%s, page %zu: %d (errno %s)", what, pg, err,
+			 strerror(errno));
+}
 
 static inline void sp_supply(struct sp_pager *sp, memory_object_control_t ctl,
 			     size_t pg)
 {
+	kern_return_t kr;
+
 	if (!sp->kept[pg] && sp->zeros) {
-		if (memory_object_data_unavailable(ctl, pg * PS, PS))
-			sp->errors++;
+		kern_return_t kr = memory_object_data_unavailable(ctl, pg * PS,
+								  PS);
+
+		if (kr)
+			sp_error(sp, "data_unavailable", pg, kr);
 		return;
 	}
 	if (!sp->kept[pg])
@@ -59,10 +75,11 @@ static inline void sp_supply(struct sp_pager *sp, memory_object_control_t ctl,
 	else if (sp->disk < 0)
 		memcpy(sp->page, sp->mem + pg * PS, PS);
 	else if (pread(sp->disk, sp->page, PS, pg * PS) != (ssize_t)PS)
-		sp->errors++;
-	if (memory_object_data_supply(ctl, pg * PS, sp->page, PS, 0,
-				      sp->precious, 0))
-		sp->errors++;
+		sp_error(sp, "pread", pg, 0);
+	kr = memory_object_data_supply(ctl, pg * PS, sp->page, PS, 0,
+				       sp->precious, 0);
+	if (kr)
+		sp_error(sp, "data_supply", pg, kr);
 }
 
 static inline void sp_store(struct sp_pager *sp, const struct mempager_msg *m)
@@ -78,7 +95,7 @@ static inline void sp_store(struct sp_pager *sp, const struct mempager_msg *m)
 		size_t pg = first + i;
 
 		if (pg >= sp->tp->npages) {
-			sp->errors++;
+			sp_error(sp, "data_return past the end", pg, 0);
 			continue;
 		}
 		memcpy(sp->page, sp->data + m->data_return.data_offset + i * PS,
@@ -88,7 +105,7 @@ static inline void sp_store(struct sp_pager *sp, const struct mempager_msg *m)
 		if (sp->disk < 0)
 			memcpy(sp->mem + pg * PS, sp->page, PS);
 		else if (pwrite(sp->disk, sp->page, PS, pg * PS) != (ssize_t)PS)
-			sp->errors++;
+			sp_error(sp, "pwrite", pg, 0);
 		sp->kept[pg] = 1;
 	}
 }
@@ -113,7 +130,7 @@ static inline void *sp_thread(void *arg)
 			continue;
 		if (ioctl(tp->mfd, MEMPAGER_RECEIVE, &r)) {
 			if (errno != EAGAIN && errno != EINTR)
-				sp->errors++;
+				sp_error(sp, "MEMPAGER_RECEIVE", 0, -1);
 			continue;
 		}
 		for (i = 0; i < r.out_msgs; i++) {
@@ -125,7 +142,7 @@ static inline void *sp_thread(void *arg)
 				tp->ctl = ctl;
 				if (memory_object_ready(ctl, 0,
 						MEMORY_OBJECT_COPY_DELAY))
-					sp->errors++;
+					sp_error(sp, "ready", 0, -1);
 				break;
 			case MEMPAGER_MSG_DATA_REQUEST:
 				sp->requests++;
@@ -158,6 +175,7 @@ static inline int sp_start(struct sp_pager *sp, struct tpager *tp, int disk)
 	sp->stop = 0;
 	sp->requests = sp->returns = sp->returned_pages = 0;
 	sp->dirty_pages = sp->errors = sp->others = 0;
+	sp->first_error[0] = 0;
 	sp->mem = disk < 0 ? malloc(tp->npages * PS) : NULL;
 	sp->kept = calloc(tp->npages, 1);
 	sp->data = malloc(SP_BATCH * PS);
