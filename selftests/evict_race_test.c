@@ -22,13 +22,13 @@
  * /proc/sys/vm/drop_caches in a loop meanwhile, running the shrinker over
  * and over.
  *
- * Today this does not fail reliably: the window is a handful of
- * instructions between unlock_page() and the xarray erase under the
- * object mutex, and the waiting fault has to be woken and run its check
- * before the shrinker's next instructions (see the issue 14 report on this
- * branch for the runs). It runs for RACE_SECONDS (default 60) and reports
- * how many evictions raced with reads. Not in make check's lanes; run it
- * with scripts/vm-run.sh LANE evict_race_test (PAGECACHE_TESTS in
+ * Today's module fails it: on Debian's stock 6.12 (TCG, 2 vCPUs) every run
+ * so far saw a stale read within 60 s, after between about 500 and 30000
+ * evictions. With the shrinker taking the page out of the cache before
+ * unlocking it, the same runs pass: the failure is that race, not the
+ * test. It runs for RACE_SECONDS (default 60), or until the first stale
+ * read. Not in make check's lanes until the redesign; run it with
+ * scripts/vm-run.sh LANE evict_race_test (PAGECACHE_TESTS in
  * selftests/Makefile).
  */
 #include <stdatomic.h>
@@ -56,12 +56,22 @@ struct client {
 	char first_bad[128];
 };
 
-/* The pager got page @pg back: a new generation for its next supply. */
+static unsigned long kernel_copies;
+
+/*
+ * The pager got page @pg back, and the page left the kernel (kernel_copy
+ * 0): a new generation for its next supply. A copy (the page stays) would
+ * change nothing; none is expected here.
+ */
 static void stamp(struct sp_pager *sp, size_t pg, unsigned char *page,
-		  int dirty)
+		  const struct mempager_msg *m)
 {
 	uint64_t *w = (uint64_t *)page;
 
+	if (m->data_return.kernel_copy) {
+		kernel_copies++;
+		return;
+	}
 	w[W_GEN] = atomic_load(&gen[pg]) + 1;
 	/* Published once the store has it: sp_store() copies after this. */
 	atomic_store_explicit(&gen[pg], w[W_GEN], memory_order_release);
@@ -180,9 +190,9 @@ TEST_F_TIMEOUT(race, fault_never_maps_an_evicted_page, 900)
 				 [W_WRITES] != c[i].writes[pg];
 	if (tp_stats(tp.name, &st))
 		memset(&st, 0, sizeof(st));
-	TH_LOG("%lu drop_caches rounds, %lu evictions (%lu data_returns), %lu data_requests, %lu reads: %lu stale, %lu lost writes, %lu pages whose last write the pager lacks",
-	       rounds, st.evicted, sp.returns, sp.requests, reads, stale, lost,
-	       wrong);
+	TH_LOG("%lu drop_caches rounds, %lu evictions (%lu data_returns, %lu pages kernel_copy), %lu data_requests, %lu reads: %lu stale, %lu lost writes, %lu pages whose last write the pager lacks",
+	       rounds, st.evicted, sp.returns, kernel_copies, sp.requests,
+	       reads, stale, lost, wrong);
 	EXPECT_LT(0, sp.returns) TH_LOG("nothing was evicted");
 	EXPECT_EQ(0, stale);
 	EXPECT_EQ(0, lost);

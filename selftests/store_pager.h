@@ -40,7 +40,7 @@ struct sp_pager {
 	int zeros;
 	int precious;		/* supply every page precious */
 	void (*on_return)(struct sp_pager *sp, size_t pgoff,
-			  unsigned char *page, int dirty);
+			  unsigned char *page, const struct mempager_msg *m);
 	void *priv;
 	volatile unsigned long requests, returns, returned_pages;
 	volatile unsigned long dirty_pages, errors, others;
@@ -101,7 +101,7 @@ static inline void sp_store(struct sp_pager *sp, const struct mempager_msg *m)
 		memcpy(sp->page, sp->data + m->data_return.data_offset + i * PS,
 		       PS);
 		if (sp->on_return)
-			sp->on_return(sp, pg, sp->page, m->data_return.dirty);
+			sp->on_return(sp, pg, sp->page, m);
 		if (sp->disk < 0)
 			memcpy(sp->mem + pg * PS, sp->page, PS);
 		else if (pwrite(sp->disk, sp->page, PS, pg * PS) != (ssize_t)PS)
