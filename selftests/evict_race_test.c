@@ -22,12 +22,12 @@
  * /proc/sys/vm/drop_caches in a loop meanwhile, running the shrinker over
  * and over.
  *
- * Today's module fails it: on Debian's stock 6.12 (TCG, 2 vCPUs) every run
- * so far saw a stale read within 60 s, after between about 500 and 30000
- * evictions. With the shrinker taking the page out of the cache before
- * unlocking it, the same runs pass: the failure is that race, not the
- * test. It runs for RACE_SECONDS (default 60), or until the first stale
- * read. Not in make check's lanes until the redesign; run it with
+ * Today's module fails it: on Debian's stock 6.12 (TCG, 2 vCPUs) each of
+ * 4 runs saw a stale read within 60 s, after 482 to 30189 evictions. A
+ * build whose shrinker takes the page out of the cache before unlocking it
+ * passed 4 runs (28002 evictions, none stale): what fails is that race.
+ * It runs for RACE_SECONDS (default 60), or until the first stale read;
+ * being a race, a pass is evidence, not proof. Not in make check's lanes until the redesign; run it with
  * scripts/vm-run.sh LANE evict_race_test (PAGECACHE_TESTS in
  * selftests/Makefile).
  */
