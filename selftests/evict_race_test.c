@@ -26,8 +26,9 @@
  * 4 runs saw a stale read within 60 s, after 482 to 30189 evictions. A
  * build whose shrinker takes the page out of the cache before unlocking it
  * passed 4 runs (28002 evictions, none stale): what fails is that race.
- * It runs for RACE_SECONDS (default 60), or until the first stale read;
- * being a race, a pass is evidence, not proof. Not in make check's lanes until the redesign; run it with
+ * The debug kernel (PREEMPT_NONE, KASAN, lockdep) has not hit it: 3 runs,
+ * 164177 evictions, none stale. It runs for RACE_SECONDS (default 60), or
+ * until the first stale read; being a race, a pass is evidence, not proof. Not in make check's lanes until the redesign; run it with
  * scripts/vm-run.sh LANE evict_race_test (PAGECACHE_TESTS in
  * selftests/Makefile).
  */
