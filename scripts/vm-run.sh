@@ -5,7 +5,9 @@
 #
 #   vm-run.sh LANE TEST...      LANE: debug, stock or stock61
 #
-# TEST is a selftest program name (e.g. stress_test); "kunit" adds the
+# TEST is a selftest program name (e.g. stress_test), also one of issue
+# 14's acceptance tests that make check does not run (PAGECACHE_TESTS in
+# selftests/Makefile, built in build/selftests-pagecache); "kunit" adds the
 # KUnit suites (debug lane only). TEST_ARGS, if set, is passed to every
 # program (e.g. TEST_ARGS="-t many_faulting_threads_out_of_order_pager"),
 # TEST_REPEAT=N runs each program N times (each run is one result).
@@ -47,8 +49,13 @@ for t in "$@"; do
 		export WITH_KUNIT=1
 		continue
 	fi
-	[ -x "$build/selftests/$t" ] || die "no selftest $t"
-	cp "$build/selftests/$t" "$tests/"
+	if [ -x "$build/selftests/$t" ]; then
+		cp "$build/selftests/$t" "$tests/"
+	elif [ -x "$build/selftests-pagecache/$t" ]; then
+		cp "$build/selftests-pagecache/$t" "$tests/"
+	else
+		die "no selftest $t"
+	fi
 done
 export MEMPAGER_HEAVY=${MEMPAGER_HEAVY-}
 export VM_MEM=${VM_MEM:-384M}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel's own reclaim and compaction on mapped mempager pages:
+ * /proc/sys/vm/compact_memory and drop_caches (3: page cache and slab,
+ * which runs every shrinker) while an object's pages are resident and
+ * mapped, some written (dirty), some only read. Afterwards every byte is
+ * what the client last wrote or read: pages that left went back to the
+ * pager (store_pager.h keeps data_returns) and come back from it. A splat
+ * fails the lane (panic_on_warn, KASAN). One of issue 14's tests; it
+ * passes with today's module (its shrinker evicts on drop_caches) and must
+ * keep passing with the page cache.
+ */
+#include "kselftest_harness.h"
+#include "pager_util.h"
+#include "store_pager.h"
+
+#define NPAGES 2048	/* 8 MiB */
+#define SEED 3
+/* The client's own pattern for the pages it writes (every other one). */
+#define WSEED 77
+
+static unsigned int seed_of(size_t pg)
+{
+	return pg % 2 ? WSEED : SEED;
+}
+
+/* Pages of @p whose bytes are not what the client expects. */
+static size_t bad_pages(const unsigned char *p)
+{
+	size_t pg, bad = 0;
+
+	for (pg = 0; pg < NPAGES; pg++)
+		bad += tp_check(p + pg * PS, pg, seed_of(pg)) != 0;
+	return bad;
+}
+
+FIXTURE(reclaim) {
+	struct tpager tp;
+	struct sp_pager sp;
+	unsigned char *p;
+};
+
+FIXTURE_SETUP(reclaim)
+{
+	size_t pg;
+
+	memset(&self->sp, 0, sizeof(self->sp));
+	self->sp.seed = SEED;
+	ASSERT_EQ(0, tp_create(&self->tp, NPAGES, 0600));
+	ASSERT_EQ(0, sp_start(&self->sp, &self->tp, -1));
+	self->p = tp_map(self->tp.ofd, NPAGES, 0);
+	ASSERT_NE(MAP_FAILED, self->p);
+	/* Every page resident and mapped: odd ones written, even ones read. */
+	for (pg = 0; pg < NPAGES; pg++)
+		if (pg % 2)
+			tp_fill(self->p + pg * PS, pg, WSEED);
+	ASSERT_EQ(0, bad_pages(self->p));
+}
+
+FIXTURE_TEARDOWN(reclaim)
+{
+	munmap(self->p, NPAGES * PS);
+	sp_stop(&self->sp);
+	tp_destroy(&self->tp);
+}
+
+TEST_F(reclaim, compact_memory_keeps_mapped_pages)
+{
+	struct tp_stats st;
+
+	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/compact_memory", "1"))
+		TH_LOG("compact_memory: %s", strerror(errno));
+	EXPECT_EQ(0, bad_pages(self->p));
+	ASSERT_EQ(0, tp_stats(self->tp.name, &st));
+	TH_LOG("after compaction: %lu resident, %lu evicted, %lu pages returned",
+	       st.resident, st.evicted, self->sp.returned_pages);
+	EXPECT_EQ(0, self->sp.errors) TH_LOG("pager: %s", self->sp.first_error);
+}
+
+TEST_F(reclaim, drop_caches_keeps_every_byte)
+{
+	struct tp_stats before, st;
+	size_t pg;
+
+	ASSERT_EQ(0, tp_stats(self->tp.name, &before));
+	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/drop_caches", "3"))
+		TH_LOG("drop_caches: %s", strerror(errno));
+	ASSERT_EQ(0, tp_stats(self->tp.name, &st));
+	TH_LOG("drop_caches: resident %lu -> %lu, evicted %lu -> %lu, %lu pages returned (%lu dirty)",
+	       before.resident, st.resident, before.evicted, st.evicted,
+	       self->sp.returned_pages, self->sp.dirty_pages);
+	EXPECT_EQ(0, bad_pages(self->p));
+	/* Again, with the pages just faulted back, and both at once. */
+	for (pg = 0; pg < NPAGES; pg += 3)
+		tp_fill(self->p + pg * PS, pg, seed_of(pg));
+	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/compact_memory", "1"));
+	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/drop_caches", "3"));
+	EXPECT_EQ(0, bad_pages(self->p));
+	EXPECT_EQ(0, self->sp.errors) TH_LOG("pager: %s", self->sp.first_error);
+}
+
+TEST_HARNESS_MAIN
