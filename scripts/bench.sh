@@ -4,7 +4,9 @@
 # kernel, no debug options) with only the bench in its initramfs, run it, and
 # print its table: mempager against its peers (userfaultfd, anonymous memory,
 # memfd), measured in the same run. Writes build/bench.txt (the table),
-# build/bench.json and build/bench.log (the serial log).
+# build/bench.json, build/bench.log (the serial log) and the ratios with
+# their intervals as a picture, build/bench.svg and build/bench.png
+# (scripts/bench-plot.py, gnuplot).
 #
 # BENCH_ARGS passes options to the bench (e.g. "--reps 3 --cases 1,4";
 # see `bench --help`). BENCH_MODDIR names a directory holding a mempager.ko
@@ -64,8 +66,10 @@ if [ ! -s "$build/bench.txt" ]; then
 	exit 1
 fi
 cat "$build/bench.txt"
+"$SCRIPTS_DIR/bench-plot.py" "$build/bench.json" "$build/bench" ||
+	{ echo "bench: no picture (bench-plot.py failed)" >&2; status=1; }
 # Problems the bench or the VM reported (wrong data, splats, time-outs).
 tr -d '\r' <"$log" | grep "^bench: " | grep -v " ns/page (" >&2 || true
 grep -v "^ok " "$build/bench.results" >&2 || true
-echo "bench: table in build/bench.txt, JSON in build/bench.json, serial log in build/bench.log"
+echo "bench: table in build/bench.txt, JSON in build/bench.json, picture in build/bench.svg and .png, serial log in build/bench.log"
 exit $status
