@@ -28,5 +28,6 @@ QUICK_CASE(scaling_t4p1, "5.t4p1")
 QUICK_CASE(scaling_t2p2, "5.t2p2")
 QUICK_CASE(scaling_t4p2, "5.t4p2")
 QUICK_CASE(write_back, "6")
+QUICK_CASE(clones, "7")
 
 TEST_HARNESS_MAIN

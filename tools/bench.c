@@ -2,14 +2,16 @@
 /*
  * bench: mempager against its Linux peers, measured in the same run.
  *
- *   bench [--pages N] [--reps R] [--cases ID,ID...] [--json FILE]
+ *   bench [--pages N] [--reps R] [--budget S] [--cases ID,ID...] [--json FILE]
  *   bench --quick      tiny sizes, every page of every case checked,
  *                      no timing verdict; exit status 0 when all is well
  *   bench --list       the cases
  *
- * Cases (N pages each, at least 64 MiB by default; up to R repetitions,
- * fewer when --budget runs out, the mempager and peer runs interleaved;
- * medians reported):
+ * Cases (N pages each, 64 MiB by default; every case once per round, its
+ * mempager and peer runs one after the other, which first alternating; up
+ * to R rounds, fewer when --budget runs out; medians reported, and for each
+ * ratio mempager / peer its 95% interval by bootstrap over the rounds, see
+ * bn_bootstrap()):
  *   1     fault round trip: one thread touches missing pages one at a time,
  *         a pager thread answers each request with one page; the peer is
  *         userfaultfd MISSING + UFFDIO_COPY with the same pager loop. Both
@@ -33,10 +35,20 @@
  *         userfaultfd with the same threads. Speed-ups are taken within a
  *         round against 5.t1p1. Under TCG on a busy host a wake-up across
  *         virtual CPUs can take milliseconds: these rows want a quiet host
- *         (or MEMPAGER_KVM=1)
+ *         (or MEMPAGER_KVM=1), and run on N/8 pages
  *   6     write-back: lock_request(RETURN_DIRTY, flush) of N dirty pages,
  *         received with MEMPAGER_RECEIVE; the peer read()s the same bytes
  *         from a memfd in chunks of the same size
+ *   7     clones: 8 processes map one image of N/8 pages and touch every
+ *         page once, at the same time, each writing its own 5% of them:
+ *         mempager's map one object MAP_PRIVATE (COPY_DELAY) served lazily
+ *         by one pager thread; the peer's are 8 userfaultfd regions filled
+ *         from the same store by the bench (a pager thread each). Also
+ *         reported: the resident memory the clones gained (Rss and Pss of
+ *         /proc/PID/smaps_rollup, summed), with the Pss ratio's interval
+ *
+ * On a guest with one vCPU the cases are named "(1 vCPU)": scripts/bench.sh
+ * runs case 1 there too, and merges its rows into the same table.
  *
  * Every pager loop is blocking, with no poll(2), and uses the cheapest
  * calls its interface has: userfaultfd's read(2)s up to 16 messages and
@@ -46,7 +58,10 @@
  * call, like a Mach server's mach_msg), which userfaultfd has no call for.
  * Times are wall-clock nanoseconds per page of the timed part only (the
  * touches, case 4's second mmap(2) included, or lock_request plus the
- * receive loop); set-up, verification and tear-down are not timed.
+ * receive loop; case 7: from the clones' start to the last one's last
+ * page, per page of one clone); set-up, verification and tear-down are not
+ * timed. A target's verdict is "met" or "MISSED" only when the ratio's
+ * whole interval is on one side of it, "unclear" otherwise.
  * Anonymous memory is MADV_NOHUGEPAGE so that the peers fault 4 KiB pages
  * like mempager. --side and BENCH_PERF_CTL (see bn_perf()) help profiling.
  *
@@ -70,8 +85,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +124,9 @@
  * so that a round stays short and there is time for many rounds.
  */
 #define BENCH_SCALING_SHRINK 8
+/* The clones case: processes, and one page in this many written by each. */
+#define BENCH_CLONES 8
+#define BENCH_CLONE_WRITE_EVERY 20
 /* Pages must divide among 4 threads in whole clusters of 64. */
 #define BENCH_PAGE_MULTIPLE 256
 
@@ -116,6 +136,7 @@ enum bench_kind {
 	BK_ZERO_PAGER,	/* data_unavailable vs UFFDIO_ZEROPAGE: 3b */
 	BK_CACHE,	/* a new mapping of resident pages: 4 */
 	BK_WRITEBACK,	/* lock_request + MEMPAGER_RECEIVE vs read(2): 6 */
+	BK_CLONES,	/* MAP_PRIVATE clones vs userfaultfd regions: 7 */
 };
 
 /* Where the faulting and pager threads run. */
@@ -171,6 +192,8 @@ static const struct bench_case bench_cases[] = {
 	  BK_ROUNDTRIP, 1, 4, 2, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "6", "write-back, lock_request", "memfd read()", BK_WRITEBACK,
 	  1, 0, 0, 1.5, false, BP_FREE, false, 1 },
+	{ "7", "8 clones, 5% written", "8 uffd regions", BK_CLONES,
+	  1, 0, 1, 0, false, BP_FREE, false, BENCH_SCALING_SHRINK },
 };
 
 #define BENCH_NCASES (sizeof(bench_cases) / sizeof(bench_cases[0]))
@@ -181,6 +204,7 @@ struct bench_run {
 	long requests;		/* pager requests (faults reported) */
 	long errors;		/* failed calls */
 	long bad;		/* pages whose data was wrong */
+	long rss_kb, pss_kb;	/* clones: their growth in resident memory */
 };
 
 static size_t bn_ps;
@@ -535,6 +559,13 @@ static int bn_uffd_region(size_t npages, unsigned char **mem)
 
 enum bn_answer { BN_SUPPLY, BN_ZERO };
 
+struct bn_pager;
+
+struct bn_pager_arg {
+	struct bn_pager *pg;
+	int idx;
+};
+
 struct bn_pager {
 	bool uffd;		/* a userfaultfd pager, else mempager */
 	int fd;			/* manager fd or uffd */
@@ -550,15 +581,9 @@ struct bn_pager {
 	int cpu;		/* the pager threads' CPU, or -1 */
 	pthread_t th[BENCH_MAX_PAGERS];
 	atomic_int exited[BENCH_MAX_PAGERS];
+	struct bn_pager_arg args[BENCH_MAX_PAGERS];
 	int started;
 };
-
-struct bn_pager_arg {
-	struct bn_pager *pg;
-	int idx;
-};
-
-static struct bn_pager_arg bn_pager_args[BENCH_MAX_PAGERS];
 
 /*
  * Answer a data_request. With @defer, a supply is not made but left in
@@ -727,11 +752,11 @@ static int bn_pager_start(struct bn_pager *pg, int nthreads)
 	sigaction(SIGUSR1, &sa, NULL);
 	pg->nthreads = nthreads;
 	for (i = 0; i < nthreads; i++) {
-		bn_pager_args[i].pg = pg;
-		bn_pager_args[i].idx = i;
+		pg->args[i].pg = pg;
+		pg->args[i].idx = i;
 		atomic_store(&pg->exited[i], 0);
 		if (pthread_create(&pg->th[i], NULL, bn_pager_thread,
-				   &bn_pager_args[i])) {
+				   &pg->args[i])) {
 			bn_err("pthread_create failed");
 			return -1;
 		}
@@ -1187,6 +1212,295 @@ static int bn_run_writeback_peer(struct bn_ctx *c, struct bench_run *r)
 	return 0;
 }
 
+/* ---- 7: clones of one image ---- */
+
+/* Does clone @k write page @pg? Each writes its own 5% of the pages. */
+static bool bn_clone_writes(size_t pg, int k)
+{
+	return (pg + k) % BENCH_CLONE_WRITE_EVERY == 0;
+}
+
+/* Field @name ("Rss", "Pss") of /proc/@pid/smaps_rollup in KiB, or -1. */
+static long bn_rollup_kb(pid_t pid, const char *name)
+{
+	size_t len = strlen(name);
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* What a clone tells the bench: its region, then the pages it found wrong. */
+struct bn_clone_msg {
+	uintptr_t base;
+	long bad;
+};
+
+/* Send @m on @sock, with @fd (unless -1) as SCM_RIGHTS. */
+static int bn_clone_send(int sock, const struct bn_clone_msg *m, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		memset(&cb, 0, sizeof(cb));
+		mh.msg_control = cb.buf;
+		mh.msg_controllen = sizeof(cb.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, 0) == sizeof(*m) ? 0 : -1;
+}
+
+/* Receive a message into @m, and the fd it carries into *@fd (or -1). */
+static int bn_clone_recv(int sock, struct bn_clone_msg *m, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cb.buf, .msg_controllen = sizeof(cb.buf),
+	};
+	struct cmsghdr *cm;
+
+	*fd = -1;
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != sizeof(*m))
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
+/*
+ * Clone @k: map the image (a MAP_PRIVATE mapping of the object @ofd, or a
+ * userfaultfd region whose fd goes to the bench, which serves it), tell
+ * the bench, wait for @go to close, touch every page once (a write for
+ * its 5%, a read checking word 0 for the others), report, wait for @end to
+ * close, check every byte when asked, report again and exit.
+ */
+static void bn_clone_child(const struct bn_ctx *c, bool peer, int ofd, int k,
+			   int sock, int go, int end)
+{
+	struct bn_clone_msg m = { 0 };
+	size_t pg;
+	unsigned char *p;
+	int fd = -1;
+	char ch;
+
+	if (peer) {
+		fd = bn_uffd_region(c->npages, &p);
+		if (fd < 0)
+			_exit(1);
+	} else {
+		p = mmap(NULL, c->npages * bn_ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE, ofd, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+	}
+	m.base = (uintptr_t)p;
+	if (bn_clone_send(sock, &m, fd) || read(go, &ch, 1) < 0)
+		_exit(1);
+	for (pg = 0; pg < c->npages; pg++) {
+		volatile uint64_t *w = (volatile uint64_t *)(p + pg * bn_ps);
+
+		if (bn_clone_writes(pg, k))
+			*w = bn_marker(pg);
+		else
+			m.bad += *w != bn_word(pg, 0);
+	}
+	if (bn_clone_send(sock, &m, -1) || read(end, &ch, 1) < 0)
+		_exit(1);
+	m.bad = 0;
+	for (pg = 0; c->verify && pg < c->npages; pg++) {
+		const unsigned char *page = p + pg * bn_ps;
+
+		if (bn_clone_writes(pg, k))
+			m.bad += !bn_page_ok(page, pg, c->store, true);
+		else
+			m.bad += memcmp(page, c->store + pg * bn_ps, bn_ps) != 0;
+	}
+	_exit(bn_clone_send(sock, &m, -1) ? 1 : 0);
+}
+
+/* The sum over @pid of smaps_rollup's @name. */
+static long bn_clones_kb(const pid_t *pid, int n, const char *name)
+{
+	long sum = 0, kb;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		kb = bn_rollup_kb(pid[k], name);
+		if (kb < 0)
+			return -1;
+		sum += kb;
+	}
+	return sum;
+}
+
+/*
+ * 7: BENCH_CLONES processes each map the same image and touch every page
+ * once, concurrently: mempager's clones map one object MAP_PRIVATE (COPY_
+ * DELAY) served by one pager thread; the peer's are userfaultfd regions,
+ * each filled by its own pager thread of the bench (userfaultfd has one
+ * fd per region) from the same store. Timed: from the start of all to the
+ * last clone's last page, per page of one clone (so that the times compare
+ * with the other cases'). Resident memory: the growth of the clones'
+ * Rss and Pss (smaps_rollup) over the run, summed.
+ */
+static int bn_run_clones(struct bn_ctx *c, bool peer, struct bench_run *r)
+{
+	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
+	struct bn_pager pg[BENCH_CLONES];
+	int sock[BENCH_CLONES], go[2] = { -1, -1 }, end[2] = { -1, -1 };
+	pid_t pid[BENCH_CLONES];
+	long rss0, pss0, rss1, pss1;
+	struct bn_clone_msg m;
+	int k, n = 0, npg = 0, fd, sv[2], st, ret = -1;
+	uint64_t t0;
+
+	memset(pg, 0, sizeof(pg));
+	for (k = 0; k < BENCH_CLONES; k++) {
+		pg[k].store = c->store;
+		pg[k].npages = c->npages;
+		pg[k].cluster = 1;
+		pg[k].answer = BN_SUPPLY;
+		pg[k].cpu = -1;
+		pg[k].uffd = peer;
+		pg[k].fd = -1;
+		sock[k] = -1;
+	}
+	if (!peer && bn_object_setup(&o, c->npages, 1))
+		goto out;
+	if (pipe2(go, O_CLOEXEC) || pipe2(end, O_CLOEXEC)) {
+		bn_err("pipe: %s", strerror(errno));
+		goto out;
+	}
+	for (k = 0; k < BENCH_CLONES; k++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+			bn_err("socketpair: %s", strerror(errno));
+			goto out;
+		}
+		pid[k] = fork();
+		if (!pid[k]) {
+			close(go[1]);
+			close(end[1]);
+			close(sv[0]);
+			bn_clone_child(c, peer, o.ofd, k, sv[1], go[0], end[0]);
+		}
+		close(sv[1]);
+		sock[k] = sv[0];
+		if (pid[k] < 0) {
+			bn_err("fork: %s", strerror(errno));
+			goto out;
+		}
+		n++;
+		if (bn_clone_recv(sock[k], &m, &fd)) {
+			bn_err("clone %d did not map its image", k);
+			goto out;
+		}
+		pg[k].fd = fd;
+		pg[k].base = (unsigned char *)m.base;
+	}
+	/* One pager for mempager's object, one per uffd region for the peer. */
+	for (k = 0; k < (peer ? BENCH_CLONES : 1); k++) {
+		if (!peer)
+			pg[k].fd = o.mfd;
+		if (bn_pager_start(&pg[k], 1))
+			goto out;
+		npg++;
+	}
+	rss0 = bn_clones_kb(pid, n, "Rss");
+	pss0 = bn_clones_kb(pid, n, "Pss");
+
+	t0 = bn_start();
+	close(go[1]);
+	go[1] = -1;
+	for (k = 0; k < BENCH_CLONES; k++) {
+		if (bn_clone_recv(sock[k], &m, &fd)) {
+			bn_err("clone %d did not finish", k);
+			goto out;
+		}
+		r->bad += m.bad;
+	}
+	r->ns = bn_stop(t0) / BENCH_CLONES;
+
+	rss1 = bn_clones_kb(pid, n, "Rss");
+	pss1 = bn_clones_kb(pid, n, "Pss");
+	if (rss0 < 0 || pss0 < 0 || rss1 < 0 || pss1 < 0) {
+		bn_err("no /proc/PID/smaps_rollup: %s", strerror(errno));
+		goto out;
+	}
+	r->rss_kb = rss1 - rss0;
+	r->pss_kb = pss1 - pss0;
+	/* Every clone has mapped every page: the measure must see them. */
+	if (r->rss_kb < (long)(BENCH_CLONES * c->npages * (bn_ps / 1024))) {
+		bn_err("clones: Rss grew by %ld KiB, less than the %zu KiB mapped",
+		       r->rss_kb, BENCH_CLONES * c->npages * (bn_ps / 1024));
+		r->errors++;
+	}
+	close(end[1]);
+	end[1] = -1;
+	for (k = 0; k < BENCH_CLONES; k++) {
+		if (bn_clone_recv(sock[k], &m, &fd)) {
+			bn_err("clone %d did not check its pages", k);
+			goto out;
+		}
+		r->bad += m.bad;
+	}
+	ret = 0;
+out:
+	/* On a failure the clones may wait for pages nobody serves. */
+	for (k = 0; ret && k < n; k++)
+		kill(pid[k], SIGKILL);
+	for (k = 0; k < n; k++) {
+		if (waitpid(pid[k], &st, 0) != pid[k] || !WIFEXITED(st) ||
+		    WEXITSTATUS(st))
+			r->errors += !ret;
+		close(sock[k]);
+	}
+	for (k = 0; k < npg; k++) {
+		bn_pager_stop(&pg[k]);
+		r->requests += atomic_load(&pg[k].requests);
+		r->errors += atomic_load(&pg[k].errors);
+	}
+	for (k = 0; peer && k < BENCH_CLONES; k++)
+		if (pg[k].fd >= 0)
+			close(pg[k].fd);
+	for (k = 0; k < 2; k++) {
+		if (go[k] >= 0)
+			close(go[k]);
+		if (end[k] >= 0)
+			close(end[k]);
+	}
+	if (!peer)
+		bn_object_teardown(&o);
+	return ret;
+}
+
 static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
 		  struct bench_run *r)
 {
@@ -1203,6 +1517,8 @@ static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
 	case BK_WRITEBACK:
 		return peer ? bn_run_writeback_peer(c, r) :
 			      bn_run_writeback_mp(c, r);
+	case BK_CLONES:
+		return bn_run_clones(c, peer, r);
 	}
 	return -1;
 }
@@ -1220,6 +1536,11 @@ struct bench_result {
 	double peer[BENCH_MAX_REPS];
 	double mp_med, peer_med, ratio;
 	double ratio_lo, ratio_hi;	/* its 95% interval */
+	/* Clones: resident memory (KiB) by round, medians, Pss ratio. */
+	double mp_rss[BENCH_MAX_REPS], mp_pss[BENCH_MAX_REPS];
+	double peer_rss[BENCH_MAX_REPS], peer_pss[BENCH_MAX_REPS];
+	double mp_rss_med, mp_pss_med, peer_rss_med, peer_pss_med;
+	double pss_ratio, pss_lo, pss_hi;
 	long mp_requests, peer_requests;
 	long bad, errors;
 	bool failed;
@@ -1364,9 +1685,13 @@ static void bn_case_round(struct bench_result *res, int i)
 		if (peer) {
 			res->peer[i] = (double)r.ns / res->npages;
 			res->peer_requests = r.requests;
+			res->peer_rss[i] = r.rss_kb;
+			res->peer_pss[i] = r.pss_kb;
 		} else {
 			res->mp[i] = (double)r.ns / res->npages;
 			res->mp_requests = r.requests;
+			res->mp_rss[i] = r.rss_kb;
+			res->mp_pss[i] = r.pss_kb;
 		}
 		if (bn_verbose)
 			fprintf(stderr, "bench: %s %s run %d: %.0f ns/page, %ld requests\n",
@@ -1375,6 +1700,30 @@ static void bn_case_round(struct bench_result *res, int i)
 	}
 	res->ran[i] = true;
 	res->runs++;
+}
+
+/* The clones' resident memory: medians, and the Pss ratio's interval. */
+static void bn_case_finish_memory(struct bench_result *res)
+{
+	double mp[BENCH_MAX_REPS], peer[BENCH_MAX_REPS];
+	int i, n = 0;
+
+	res->mp_rss_med = bn_median_runs(res, res->mp_rss);
+	res->mp_pss_med = bn_median_runs(res, res->mp_pss);
+	if (!res->peer_ok)
+		return;
+	res->peer_rss_med = bn_median_runs(res, res->peer_rss);
+	res->peer_pss_med = bn_median_runs(res, res->peer_pss);
+	if (res->peer_pss_med <= 0)
+		return;
+	res->pss_ratio = res->mp_pss_med / res->peer_pss_med;
+	for (i = 0; i < BENCH_MAX_REPS; i++) {
+		if (!res->ran[i])
+			continue;
+		mp[n] = res->mp_pss[i];
+		peer[n++] = res->peer_pss[i];
+	}
+	bn_bootstrap(mp, peer, n, &res->pss_lo, &res->pss_hi);
 }
 
 static void bn_case_finish(struct bench_result *res)
@@ -1394,6 +1743,8 @@ static void bn_case_finish(struct bench_result *res)
 
 		bn_bootstrap(mp, peer, n, &res->ratio_lo, &res->ratio_hi);
 	}
+	if (res->bc->kind == BK_CLONES)
+		bn_case_finish_memory(res);
 }
 
 static const struct bench_case *bn_find_case(const char *id)
@@ -1464,6 +1815,10 @@ static int bench_quick_case(const char *id, FILE *log)
 			res.mp_requests,
 			!with_peer ? "skipped (no userfaultfd)" :
 			res.failed ? "FAILED" : "data ok", res.peer_requests);
+	if (log && bc->kind == BK_CLONES && !res.failed)
+		fprintf(log, "quick %-7s resident memory gained: Rss %.0f KiB, Pss %.0f KiB; peer Rss %.0f KiB, Pss %.0f KiB\n",
+			bc->id, res.mp_rss[0], res.mp_pss[0], res.peer_rss[0],
+			res.peer_pss[0]);
 	munmap(store, BENCH_QUICK_PAGES * bn_ps);
 	free(wbuf);
 	return res.failed ? 1 : 0;
@@ -1586,6 +1941,18 @@ static void bn_print_table(FILE *f, const struct bench_result *res, int n,
 				    r->ratio_hi),
 			target, bn_verdict(r), r->runs, r->bc->peer);
 	}
+	for (i = 0; i < n; i++) {
+		const struct bench_result *r = &res[i];
+
+		if (r->bc->kind != BK_CLONES || r->failed)
+			continue;
+		fprintf(f, "%s: resident memory the %d clones gained (smaps_rollup, summed, median):\n"
+			   "  Pss mempager %.1f MiB, uffd %.1f MiB, ratio %.2f (%s); Rss %.1f / %.1f MiB\n",
+			r->bc->id, BENCH_CLONES, r->mp_pss_med / 1024,
+			r->peer_pss_med / 1024, r->pss_ratio,
+			bn_interval(ci[0], sizeof(ci[0]), r->pss_lo, r->pss_hi),
+			r->mp_rss_med / 1024, r->peer_rss_med / 1024);
+	}
 	if (!any_scaling)
 		return;
 	fprintf(f, "scaling: throughput relative to 5.t1p1 (median of per-round ratios, 95%% interval), mempager / uffd:\n");
@@ -1673,6 +2040,11 @@ static void bn_print_json(FILE *f, const struct bench_result *res, int n,
 			fprintf(f, "     \"peer_speedup\": %.3f, \"peer_speedup_ci95\": [%.3f, %.3f],\n",
 				p, plo, phi);
 		}
+		if (bc->kind == BK_CLONES && !r->failed)
+			fprintf(f, "     \"mempager_rss_kib\": %.0f, \"mempager_pss_kib\": %.0f, \"peer_rss_kib\": %.0f, \"peer_pss_kib\": %.0f, \"pss_ratio\": %.3f, \"pss_ratio_ci95\": [%.3f, %.3f],\n",
+				r->mp_rss_med, r->mp_pss_med, r->peer_rss_med,
+				r->peer_pss_med, r->pss_ratio, r->pss_lo,
+				r->pss_hi);
 		fprintf(f, "     \"mempager_samples\": ");
 		bn_json_samples(f, r, r->mp, rounds, !r->failed);
 		fprintf(f, ",\n     \"peer_samples\": ");
