@@ -25,7 +25,8 @@
  *         with 64); the peer copies the same cluster with UFFDIO_COPY
  *   3a    zero fill: temporary memory (mmap of /dev/mempager, nothing
  *         bound, MAP_SHARED) written page by page; the peer is anonymous
- *         private memory's first touch
+ *         private memory's first touch (no target; 3s has the same with
+ *         shared anonymous memory, shmem, as the peer)
  *   3b    zero fill through a pager answering data_unavailable; the peer
  *         answers userfaultfd with UFFDIO_ZEROPAGE (no target)
  *   4     cache hit: a new mapping of an object whose pages are resident,
@@ -133,6 +134,7 @@
 enum bench_kind {
 	BK_ROUNDTRIP,	/* a pager answers every missing page: 1, 2, 5 */
 	BK_ZERO_TEMP,	/* temporary memory vs anonymous memory: 3a */
+	BK_ZERO_SHMEM,	/* temporary memory vs shared anonymous (shmem): 3s */
 	BK_ZERO_PAGER,	/* data_unavailable vs UFFDIO_ZEROPAGE: 3b */
 	BK_CACHE,	/* a new mapping of resident pages: 4 */
 	BK_WRITEBACK,	/* lock_request + MEMPAGER_RECEIVE vs read(2): 6 */
@@ -171,13 +173,15 @@ static const struct bench_case bench_cases[] = {
 	{ "2.16", "batched supply, 16 pages", "uffd COPY 16 pages", BK_ROUNDTRIP,
 	  16, 0, 1, 0.5, false, BP_SAME, false, 1 },
 	{ "2.64", "batched supply, 64 pages", "uffd COPY 64 pages", BK_ROUNDTRIP,
-	  64, 0, 1, 0.5, false, BP_SAME, false, 1 },
+	  64, 0, 1, 0.7, false, BP_SAME, false, 1 },
 	{ "3a", "zero fill, temporary memory", "anon first touch", BK_ZERO_TEMP,
-	  1, 0, 0, 1.2, false, BP_FREE, false, 1 },
+	  1, 0, 0, 0, false, BP_FREE, false, 1 },
+	{ "3s", "zero fill, temporary memory", "shmem first touch",
+	  BK_ZERO_SHMEM, 1, 0, 0, 1.1, false, BP_FREE, false, 1 },
 	{ "3b", "zero fill, data_unavailable", "uffd ZEROPAGE", BK_ZERO_PAGER,
 	  1, 0, 1, 0, false, BP_SAME, false, 1 },
 	{ "4", "cache hit, new mapping", "memfd 2nd mapping", BK_CACHE,
-	  1, 0, 1, 1.2, false, BP_FREE, false, 1 },
+	  1, 0, 1, 1.1, false, BP_FREE, false, 1 },
 	{ "5.t1p1", "scaling, 1 thread, 1 pager", "uffd, same threads",
 	  BK_ROUNDTRIP, 1, 1, 1, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "5.t2p1", "scaling, 2 threads, 1 pager", "uffd, same threads",
@@ -925,15 +929,27 @@ out:
 	return ret;
 }
 
-/* 3a: temporary memory vs anonymous memory, first write of each page. */
-static int bn_run_zero_temp(struct bn_ctx *c, bool peer, struct bench_run *r)
+/*
+ * 3a, 3s: temporary memory vs anonymous private memory (or, with @shmem,
+ * shared anonymous memory, which is shmem), first write of each page.
+ */
+static int bn_run_zero_temp(struct bn_ctx *c, bool peer, bool shmem,
+			    struct bench_run *r)
 {
 	size_t bytes = c->npages * bn_ps;
 	unsigned char *p;
 	uint64_t t0;
 	int fd = -1;
 
-	if (peer) {
+	if (peer && shmem) {
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			bn_err("mmap of shmem: %s", strerror(errno));
+			return -1;
+		}
+		madvise(p, bytes, MADV_NOHUGEPAGE);
+	} else if (peer) {
 		p = bn_anon(bytes);
 		if (!p)
 			return -1;
@@ -1509,7 +1525,8 @@ static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
 	case BK_ROUNDTRIP:
 		return bn_run_roundtrip(c, bc, peer, r);
 	case BK_ZERO_TEMP:
-		return bn_run_zero_temp(c, peer, r);
+	case BK_ZERO_SHMEM:
+		return bn_run_zero_temp(c, peer, bc->kind == BK_ZERO_SHMEM, r);
 	case BK_ZERO_PAGER:
 		return bn_run_zero_pager(c, bc, peer, r);
 	case BK_CACHE:
@@ -1777,7 +1794,8 @@ static bool bn_init(void)
 /* Does the case have a peer to run (userfaultfd's cases need it)? */
 static bool bn_has_peer(const struct bench_case *bc, bool with_uffd)
 {
-	return with_uffd || bc->kind == BK_ZERO_TEMP || bc->kind == BK_CACHE ||
+	return with_uffd || bc->kind == BK_ZERO_TEMP ||
+	       bc->kind == BK_ZERO_SHMEM || bc->kind == BK_CACHE ||
 	       bc->kind == BK_WRITEBACK;
 }
 
