@@ -12,7 +12,7 @@ STOCK61_META=linux-headers-amd64
 pkgs=(build-essential bc bison flex libelf-dev libssl-dev dwarves cpio
       xz-utils kmod qemu-system-x86 busybox-static sparse
       linux-source-6.12 "$STOCK_META" "$STOCK61_META" python3 perl pkg-config man-db dkms lcov
-      redis-server libhiredis-dev iproute2)
+      redis-server libhiredis-dev iproute2 gnuplot-nox)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,12 +6,13 @@
 #   vm-test.sh LANE KERNEL_IMAGE MODULE_DIR TEST_DIR
 #
 # With DEMO_DIR set, its demo.sh runs in the guest before the tests.
-# VM_MEM sets the guest's memory (default 1G); every guest gets a scratch
-# disk (/dev/vda, VM_DISK bytes, default 2G, sparse) for the pagers that
-# need a backing store larger than RAM. EXTRA_MODULES lists kernel modules
-# (.ko or .ko.xz) to load before mempager, in that order, e.g. virtio_blk
-# and what it needs on a kernel that has them as modules (stock_modules in
-# lib.sh). MEMPAGER_HEAVY names the long tests the lane runs.
+# VM_MEM sets the guest's memory (default 1G), VM_CPUS its vCPUs (default
+# 2); every guest gets a scratch disk (/dev/vda, VM_DISK bytes, default 2G,
+# sparse) for the pagers that need a backing store larger than RAM.
+# EXTRA_MODULES lists kernel modules (.ko or .ko.xz) to load before
+# mempager, in that order, e.g. virtio_blk and what it needs on a kernel
+# that has them as modules (stock_modules in lib.sh). MEMPAGER_HEAVY names
+# the long tests the lane runs.
 # MODULE_DIR holds mempager.ko (and mempager_kunit.ko for KUnit). Prints one
 # line per result and a summary; writes build/LANE.log and
 # build/LANE.summary. Exits non-zero when anything failed.
@@ -104,7 +105,7 @@ echo "vm-test: booting $lane lane ($(basename "$kernel"))" >&2
 : >"$log"
 rc=0
 # shellcheck disable=SC2086
-timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp 2 \
+timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp "${VM_CPUS:-2}" \
 	-nographic -no-reboot -nic none -pidfile "$pidfile" \
 	-drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
 	-kernel "$kernel" -initrd "$build/initramfs-$lane.cpio.gz" \

@@ -2,14 +2,16 @@
 /*
  * bench: mempager against its Linux peers, measured in the same run.
  *
- *   bench [--pages N] [--reps R] [--cases ID,ID...] [--json FILE]
+ *   bench [--pages N] [--reps R] [--budget S] [--cases ID,ID...] [--json FILE]
  *   bench --quick      tiny sizes, every page of every case checked,
  *                      no timing verdict; exit status 0 when all is well
  *   bench --list       the cases
  *
- * Cases (N pages each, at least 64 MiB by default; up to R repetitions,
- * fewer when --budget runs out, the mempager and peer runs interleaved;
- * medians reported):
+ * Cases (N pages each, 64 MiB by default; every case once per round, its
+ * mempager and peer runs one after the other, which first alternating; up
+ * to R rounds, fewer when --budget runs out; medians reported, and for each
+ * ratio mempager / peer its 95% interval by bootstrap over the rounds, see
+ * bn_bootstrap()):
  *   1     fault round trip: one thread touches missing pages one at a time,
  *         a pager thread answers each request with one page; the peer is
  *         userfaultfd MISSING + UFFDIO_COPY with the same pager loop. Both
@@ -23,7 +25,8 @@
  *         with 64); the peer copies the same cluster with UFFDIO_COPY
  *   3a    zero fill: temporary memory (mmap of /dev/mempager, nothing
  *         bound, MAP_SHARED) written page by page; the peer is anonymous
- *         private memory's first touch
+ *         private memory's first touch (no target; 3s has the same with
+ *         shared anonymous memory, shmem, as the peer)
  *   3b    zero fill through a pager answering data_unavailable; the peer
  *         answers userfaultfd with UFFDIO_ZEROPAGE (no target)
  *   4     cache hit: a new mapping of an object whose pages are resident,
@@ -33,10 +36,20 @@
  *         userfaultfd with the same threads. Speed-ups are taken within a
  *         round against 5.t1p1. Under TCG on a busy host a wake-up across
  *         virtual CPUs can take milliseconds: these rows want a quiet host
- *         (or MEMPAGER_KVM=1)
+ *         (or MEMPAGER_KVM=1), and run on N/8 pages
  *   6     write-back: lock_request(RETURN_DIRTY, flush) of N dirty pages,
  *         received with MEMPAGER_RECEIVE; the peer read()s the same bytes
  *         from a memfd in chunks of the same size
+ *   7     clones: 8 processes map one image of N/8 pages and touch every
+ *         page once, at the same time, each writing its own 5% of them:
+ *         mempager's map one object MAP_PRIVATE (COPY_DELAY) served lazily
+ *         by one pager thread; the peer's are 8 userfaultfd regions filled
+ *         from the same store by the bench (a pager thread each). Also
+ *         reported: the resident memory the clones gained (Rss and Pss of
+ *         /proc/PID/smaps_rollup, summed), with the Pss ratio's interval
+ *
+ * On a guest with one vCPU the cases are named "(1 vCPU)": scripts/bench.sh
+ * runs case 1 there too, and merges its rows into the same table.
  *
  * Every pager loop is blocking, with no poll(2), and uses the cheapest
  * calls its interface has: userfaultfd's read(2)s up to 16 messages and
@@ -46,7 +59,10 @@
  * call, like a Mach server's mach_msg), which userfaultfd has no call for.
  * Times are wall-clock nanoseconds per page of the timed part only (the
  * touches, case 4's second mmap(2) included, or lock_request plus the
- * receive loop); set-up, verification and tear-down are not timed.
+ * receive loop; case 7: from the clones' start to the last one's last
+ * page, per page of one clone); set-up, verification and tear-down are not
+ * timed. A target's verdict is "met" or "MISSED" only when the ratio's
+ * whole interval is on one side of it, "unclear" otherwise.
  * Anonymous memory is MADV_NOHUGEPAGE so that the peers fault 4 KiB pages
  * like mempager. --side and BENCH_PERF_CTL (see bn_perf()) help profiling.
  *
@@ -70,8 +86,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,7 +101,10 @@
 #define BENCH_MSGS 16
 #define BENCH_MAX_THREADS 4
 #define BENCH_MAX_PAGERS 2
-#define BENCH_MAX_REPS 50
+#define BENCH_MAX_REPS 200
+/* Bootstrap of the 95% intervals: resamples, and a fixed seed. */
+#define BENCH_BOOT_RESAMPLES 2000
+#define BENCH_BOOT_SEED 0x6d656d7061676572ULL
 /* Pages per supply ioctl when filling an object before a case. */
 #define BENCH_FILL_CHUNK 1024
 /* Receive buffer of the write-back case, and the peer's read size. */
@@ -92,15 +113,32 @@
 /* Default size: 64 MiB of 4 KiB pages. */
 #define BENCH_DEFAULT_BYTES (64UL << 20)
 #define BENCH_QUICK_PAGES 256
+/*
+ * Rounds, and the seconds they may take: enough rounds for 95% intervals
+ * of a few percent, in a `make bench` of under 15 minutes.
+ */
+#define BENCH_DEFAULT_REPS 40
+#define BENCH_DEFAULT_BUDGET 720
+/*
+ * The scaling cases wake threads across vCPUs at every fault, which under
+ * TCG on a shared host costs milliseconds: they run on 1/8 of the pages,
+ * so that a round stays short and there is time for many rounds.
+ */
+#define BENCH_SCALING_SHRINK 8
+/* The clones case: processes, and one page in this many written by each. */
+#define BENCH_CLONES 8
+#define BENCH_CLONE_WRITE_EVERY 20
 /* Pages must divide among 4 threads in whole clusters of 64. */
 #define BENCH_PAGE_MULTIPLE 256
 
 enum bench_kind {
 	BK_ROUNDTRIP,	/* a pager answers every missing page: 1, 2, 5 */
 	BK_ZERO_TEMP,	/* temporary memory vs anonymous memory: 3a */
+	BK_ZERO_SHMEM,	/* temporary memory vs shared anonymous (shmem): 3s */
 	BK_ZERO_PAGER,	/* data_unavailable vs UFFDIO_ZEROPAGE: 3b */
 	BK_CACHE,	/* a new mapping of resident pages: 4 */
 	BK_WRITEBACK,	/* lock_request + MEMPAGER_RECEIVE vs read(2): 6 */
+	BK_CLONES,	/* MAP_PRIVATE clones vs userfaultfd regions: 7 */
 };
 
 /* Where the faulting and pager threads run. */
@@ -122,39 +160,44 @@ struct bench_case {
 	bool scaling;		/* the target is throughput growth */
 	int place;		/* enum bench_place */
 	bool extra;		/* only when named in --cases */
+	int shrink;		/* runs on 1/shrink of the pages */
 };
 
 static const struct bench_case bench_cases[] = {
 	{ "1", "fault round trip", "uffd MISSING+COPY", BK_ROUNDTRIP,
-	  1, 0, 1, 0.9, false, BP_SAME, false },
+	  1, 0, 1, 0.9, false, BP_SAME, false, 1 },
 	{ "1f", "fault round trip, free CPUs", "uffd MISSING+COPY", BK_ROUNDTRIP,
-	  1, 0, 1, 0, false, BP_FREE, true },
+	  1, 0, 1, 0, false, BP_FREE, true, 1 },
 	{ "1x", "fault round trip, split CPUs", "uffd MISSING+COPY", BK_ROUNDTRIP,
-	  1, 0, 1, 0, false, BP_SPLIT, true },
+	  1, 0, 1, 0, false, BP_SPLIT, true, 1 },
 	{ "2.16", "batched supply, 16 pages", "uffd COPY 16 pages", BK_ROUNDTRIP,
-	  16, 0, 1, 0.5, false, BP_SAME, false },
+	  16, 0, 1, 0.5, false, BP_SAME, false, 1 },
 	{ "2.64", "batched supply, 64 pages", "uffd COPY 64 pages", BK_ROUNDTRIP,
-	  64, 0, 1, 0.5, false, BP_SAME, false },
-	{ "3a", "zero fill, temporary memory", "anon first touch", BK_ZERO_TEMP,
-	  1, 0, 0, 1.2, false, BP_FREE, false },
+	  64, 0, 1, 0.7, false, BP_SAME, false, 1 },
+	{ "3a", "zero fill, temporary vs anon", "anon first touch", BK_ZERO_TEMP,
+	  1, 0, 0, 0, false, BP_FREE, false, 1 },
+	{ "3s", "zero fill, temporary vs shmem", "shmem first touch",
+	  BK_ZERO_SHMEM, 1, 0, 0, 1.1, false, BP_FREE, false, 1 },
 	{ "3b", "zero fill, data_unavailable", "uffd ZEROPAGE", BK_ZERO_PAGER,
-	  1, 0, 1, 0, false, BP_SAME, false },
+	  1, 0, 1, 0, false, BP_SAME, false, 1 },
 	{ "4", "cache hit, new mapping", "memfd 2nd mapping", BK_CACHE,
-	  1, 0, 1, 1.2, false, BP_FREE, false },
+	  1, 0, 1, 1.1, false, BP_FREE, false, 1 },
 	{ "5.t1p1", "scaling, 1 thread, 1 pager", "uffd, same threads",
-	  BK_ROUNDTRIP, 1, 1, 1, 0, true, BP_FREE, false },
+	  BK_ROUNDTRIP, 1, 1, 1, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "5.t2p1", "scaling, 2 threads, 1 pager", "uffd, same threads",
-	  BK_ROUNDTRIP, 1, 2, 1, 0, true, BP_FREE, false },
+	  BK_ROUNDTRIP, 1, 2, 1, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "5.t4p1", "scaling, 4 threads, 1 pager", "uffd, same threads",
-	  BK_ROUNDTRIP, 1, 4, 1, 0, true, BP_FREE, false },
+	  BK_ROUNDTRIP, 1, 4, 1, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "5.t1p2", "scaling, 1 thread, 2 pagers", "uffd, same threads",
-	  BK_ROUNDTRIP, 1, 1, 2, 0, true, BP_FREE, false },
+	  BK_ROUNDTRIP, 1, 1, 2, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "5.t2p2", "scaling, 2 threads, 2 pagers", "uffd, same threads",
-	  BK_ROUNDTRIP, 1, 2, 2, 0, true, BP_FREE, false },
+	  BK_ROUNDTRIP, 1, 2, 2, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "5.t4p2", "scaling, 4 threads, 2 pagers", "uffd, same threads",
-	  BK_ROUNDTRIP, 1, 4, 2, 0, true, BP_FREE, false },
+	  BK_ROUNDTRIP, 1, 4, 2, 0, true, BP_FREE, false, BENCH_SCALING_SHRINK },
 	{ "6", "write-back, lock_request", "memfd read()", BK_WRITEBACK,
-	  1, 0, 0, 1.5, false, BP_FREE, false },
+	  1, 0, 0, 1.5, false, BP_FREE, false, 1 },
+	{ "7", "8 clones, 5% written", "8 uffd regions", BK_CLONES,
+	  1, 0, 1, 0, false, BP_FREE, false, BENCH_SCALING_SHRINK },
 };
 
 #define BENCH_NCASES (sizeof(bench_cases) / sizeof(bench_cases[0]))
@@ -165,6 +208,7 @@ struct bench_run {
 	long requests;		/* pager requests (faults reported) */
 	long errors;		/* failed calls */
 	long bad;		/* pages whose data was wrong */
+	long rss_kb, pss_kb;	/* clones: their growth in resident memory */
 };
 
 static size_t bn_ps;
@@ -519,6 +563,13 @@ static int bn_uffd_region(size_t npages, unsigned char **mem)
 
 enum bn_answer { BN_SUPPLY, BN_ZERO };
 
+struct bn_pager;
+
+struct bn_pager_arg {
+	struct bn_pager *pg;
+	int idx;
+};
+
 struct bn_pager {
 	bool uffd;		/* a userfaultfd pager, else mempager */
 	int fd;			/* manager fd or uffd */
@@ -534,15 +585,9 @@ struct bn_pager {
 	int cpu;		/* the pager threads' CPU, or -1 */
 	pthread_t th[BENCH_MAX_PAGERS];
 	atomic_int exited[BENCH_MAX_PAGERS];
+	struct bn_pager_arg args[BENCH_MAX_PAGERS];
 	int started;
 };
-
-struct bn_pager_arg {
-	struct bn_pager *pg;
-	int idx;
-};
-
-static struct bn_pager_arg bn_pager_args[BENCH_MAX_PAGERS];
 
 /*
  * Answer a data_request. With @defer, a supply is not made but left in
@@ -711,11 +756,11 @@ static int bn_pager_start(struct bn_pager *pg, int nthreads)
 	sigaction(SIGUSR1, &sa, NULL);
 	pg->nthreads = nthreads;
 	for (i = 0; i < nthreads; i++) {
-		bn_pager_args[i].pg = pg;
-		bn_pager_args[i].idx = i;
+		pg->args[i].pg = pg;
+		pg->args[i].idx = i;
 		atomic_store(&pg->exited[i], 0);
 		if (pthread_create(&pg->th[i], NULL, bn_pager_thread,
-				   &bn_pager_args[i])) {
+				   &pg->args[i])) {
 			bn_err("pthread_create failed");
 			return -1;
 		}
@@ -884,15 +929,27 @@ out:
 	return ret;
 }
 
-/* 3a: temporary memory vs anonymous memory, first write of each page. */
-static int bn_run_zero_temp(struct bn_ctx *c, bool peer, struct bench_run *r)
+/*
+ * 3a, 3s: temporary memory vs anonymous private memory (or, with @shmem,
+ * shared anonymous memory, which is shmem), first write of each page.
+ */
+static int bn_run_zero_temp(struct bn_ctx *c, bool peer, bool shmem,
+			    struct bench_run *r)
 {
 	size_t bytes = c->npages * bn_ps;
 	unsigned char *p;
 	uint64_t t0;
 	int fd = -1;
 
-	if (peer) {
+	if (peer && shmem) {
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			bn_err("mmap of shmem: %s", strerror(errno));
+			return -1;
+		}
+		madvise(p, bytes, MADV_NOHUGEPAGE);
+	} else if (peer) {
 		p = bn_anon(bytes);
 		if (!p)
 			return -1;
@@ -1171,6 +1228,295 @@ static int bn_run_writeback_peer(struct bn_ctx *c, struct bench_run *r)
 	return 0;
 }
 
+/* ---- 7: clones of one image ---- */
+
+/* Does clone @k write page @pg? Each writes its own 5% of the pages. */
+static bool bn_clone_writes(size_t pg, int k)
+{
+	return (pg + k) % BENCH_CLONE_WRITE_EVERY == 0;
+}
+
+/* Field @name ("Rss", "Pss") of /proc/@pid/smaps_rollup in KiB, or -1. */
+static long bn_rollup_kb(pid_t pid, const char *name)
+{
+	size_t len = strlen(name);
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* What a clone tells the bench: its region, then the pages it found wrong. */
+struct bn_clone_msg {
+	uintptr_t base;
+	long bad;
+};
+
+/* Send @m on @sock, with @fd (unless -1) as SCM_RIGHTS. */
+static int bn_clone_send(int sock, const struct bn_clone_msg *m, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		memset(&cb, 0, sizeof(cb));
+		mh.msg_control = cb.buf;
+		mh.msg_controllen = sizeof(cb.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, 0) == sizeof(*m) ? 0 : -1;
+}
+
+/* Receive a message into @m, and the fd it carries into *@fd (or -1). */
+static int bn_clone_recv(int sock, struct bn_clone_msg *m, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cb.buf, .msg_controllen = sizeof(cb.buf),
+	};
+	struct cmsghdr *cm;
+
+	*fd = -1;
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != sizeof(*m))
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
+/*
+ * Clone @k: map the image (a MAP_PRIVATE mapping of the object @ofd, or a
+ * userfaultfd region whose fd goes to the bench, which serves it), tell
+ * the bench, wait for @go to close, touch every page once (a write for
+ * its 5%, a read checking word 0 for the others), report, wait for @end to
+ * close, check every byte when asked, report again and exit.
+ */
+static void bn_clone_child(const struct bn_ctx *c, bool peer, int ofd, int k,
+			   int sock, int go, int end)
+{
+	struct bn_clone_msg m = { 0 };
+	size_t pg;
+	unsigned char *p;
+	int fd = -1;
+	char ch;
+
+	if (peer) {
+		fd = bn_uffd_region(c->npages, &p);
+		if (fd < 0)
+			_exit(1);
+	} else {
+		p = mmap(NULL, c->npages * bn_ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE, ofd, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+	}
+	m.base = (uintptr_t)p;
+	if (bn_clone_send(sock, &m, fd) || read(go, &ch, 1) < 0)
+		_exit(1);
+	for (pg = 0; pg < c->npages; pg++) {
+		volatile uint64_t *w = (volatile uint64_t *)(p + pg * bn_ps);
+
+		if (bn_clone_writes(pg, k))
+			*w = bn_marker(pg);
+		else
+			m.bad += *w != bn_word(pg, 0);
+	}
+	if (bn_clone_send(sock, &m, -1) || read(end, &ch, 1) < 0)
+		_exit(1);
+	m.bad = 0;
+	for (pg = 0; c->verify && pg < c->npages; pg++) {
+		const unsigned char *page = p + pg * bn_ps;
+
+		if (bn_clone_writes(pg, k))
+			m.bad += !bn_page_ok(page, pg, c->store, true);
+		else
+			m.bad += memcmp(page, c->store + pg * bn_ps, bn_ps) != 0;
+	}
+	_exit(bn_clone_send(sock, &m, -1) ? 1 : 0);
+}
+
+/* The sum over @pid of smaps_rollup's @name. */
+static long bn_clones_kb(const pid_t *pid, int n, const char *name)
+{
+	long sum = 0, kb;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		kb = bn_rollup_kb(pid[k], name);
+		if (kb < 0)
+			return -1;
+		sum += kb;
+	}
+	return sum;
+}
+
+/*
+ * 7: BENCH_CLONES processes each map the same image and touch every page
+ * once, concurrently: mempager's clones map one object MAP_PRIVATE (COPY_
+ * DELAY) served by one pager thread; the peer's are userfaultfd regions,
+ * each filled by its own pager thread of the bench (userfaultfd has one
+ * fd per region) from the same store. Timed: from the start of all to the
+ * last clone's last page, per page of one clone (so that the times compare
+ * with the other cases'). Resident memory: the growth of the clones'
+ * Rss and Pss (smaps_rollup) over the run, summed.
+ */
+static int bn_run_clones(struct bn_ctx *c, bool peer, struct bench_run *r)
+{
+	struct bn_object o = { .mfd = -1, .ofd = -1, .map = MAP_FAILED };
+	struct bn_pager pg[BENCH_CLONES];
+	int sock[BENCH_CLONES], go[2] = { -1, -1 }, end[2] = { -1, -1 };
+	pid_t pid[BENCH_CLONES];
+	long rss0, pss0, rss1, pss1;
+	struct bn_clone_msg m;
+	int k, n = 0, npg = 0, fd, sv[2], st, ret = -1;
+	uint64_t t0;
+
+	memset(pg, 0, sizeof(pg));
+	for (k = 0; k < BENCH_CLONES; k++) {
+		pg[k].store = c->store;
+		pg[k].npages = c->npages;
+		pg[k].cluster = 1;
+		pg[k].answer = BN_SUPPLY;
+		pg[k].cpu = -1;
+		pg[k].uffd = peer;
+		pg[k].fd = -1;
+		sock[k] = -1;
+	}
+	if (!peer && bn_object_setup(&o, c->npages, 1))
+		goto out;
+	if (pipe2(go, O_CLOEXEC) || pipe2(end, O_CLOEXEC)) {
+		bn_err("pipe: %s", strerror(errno));
+		goto out;
+	}
+	for (k = 0; k < BENCH_CLONES; k++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+			bn_err("socketpair: %s", strerror(errno));
+			goto out;
+		}
+		pid[k] = fork();
+		if (!pid[k]) {
+			close(go[1]);
+			close(end[1]);
+			close(sv[0]);
+			bn_clone_child(c, peer, o.ofd, k, sv[1], go[0], end[0]);
+		}
+		close(sv[1]);
+		sock[k] = sv[0];
+		if (pid[k] < 0) {
+			bn_err("fork: %s", strerror(errno));
+			goto out;
+		}
+		n++;
+		if (bn_clone_recv(sock[k], &m, &fd)) {
+			bn_err("clone %d did not map its image", k);
+			goto out;
+		}
+		pg[k].fd = fd;
+		pg[k].base = (unsigned char *)m.base;
+	}
+	/* One pager for mempager's object, one per uffd region for the peer. */
+	for (k = 0; k < (peer ? BENCH_CLONES : 1); k++) {
+		if (!peer)
+			pg[k].fd = o.mfd;
+		if (bn_pager_start(&pg[k], 1))
+			goto out;
+		npg++;
+	}
+	rss0 = bn_clones_kb(pid, n, "Rss");
+	pss0 = bn_clones_kb(pid, n, "Pss");
+
+	t0 = bn_start();
+	close(go[1]);
+	go[1] = -1;
+	for (k = 0; k < BENCH_CLONES; k++) {
+		if (bn_clone_recv(sock[k], &m, &fd)) {
+			bn_err("clone %d did not finish", k);
+			goto out;
+		}
+		r->bad += m.bad;
+	}
+	r->ns = bn_stop(t0) / BENCH_CLONES;
+
+	rss1 = bn_clones_kb(pid, n, "Rss");
+	pss1 = bn_clones_kb(pid, n, "Pss");
+	if (rss0 < 0 || pss0 < 0 || rss1 < 0 || pss1 < 0) {
+		bn_err("no /proc/PID/smaps_rollup: %s", strerror(errno));
+		goto out;
+	}
+	r->rss_kb = rss1 - rss0;
+	r->pss_kb = pss1 - pss0;
+	/* Every clone has mapped every page: the measure must see them. */
+	if (r->rss_kb < (long)(BENCH_CLONES * c->npages * (bn_ps / 1024))) {
+		bn_err("clones: Rss grew by %ld KiB, less than the %zu KiB mapped",
+		       r->rss_kb, BENCH_CLONES * c->npages * (bn_ps / 1024));
+		r->errors++;
+	}
+	close(end[1]);
+	end[1] = -1;
+	for (k = 0; k < BENCH_CLONES; k++) {
+		if (bn_clone_recv(sock[k], &m, &fd)) {
+			bn_err("clone %d did not check its pages", k);
+			goto out;
+		}
+		r->bad += m.bad;
+	}
+	ret = 0;
+out:
+	/* On a failure the clones may wait for pages nobody serves. */
+	for (k = 0; ret && k < n; k++)
+		kill(pid[k], SIGKILL);
+	for (k = 0; k < n; k++) {
+		if (waitpid(pid[k], &st, 0) != pid[k] || !WIFEXITED(st) ||
+		    WEXITSTATUS(st))
+			r->errors += !ret;
+		close(sock[k]);
+	}
+	for (k = 0; k < npg; k++) {
+		bn_pager_stop(&pg[k]);
+		r->requests += atomic_load(&pg[k].requests);
+		r->errors += atomic_load(&pg[k].errors);
+	}
+	for (k = 0; peer && k < BENCH_CLONES; k++)
+		if (pg[k].fd >= 0)
+			close(pg[k].fd);
+	for (k = 0; k < 2; k++) {
+		if (go[k] >= 0)
+			close(go[k]);
+		if (end[k] >= 0)
+			close(end[k]);
+	}
+	if (!peer)
+		bn_object_teardown(&o);
+	return ret;
+}
+
 static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
 		  struct bench_run *r)
 {
@@ -1179,7 +1525,8 @@ static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
 	case BK_ROUNDTRIP:
 		return bn_run_roundtrip(c, bc, peer, r);
 	case BK_ZERO_TEMP:
-		return bn_run_zero_temp(c, peer, r);
+	case BK_ZERO_SHMEM:
+		return bn_run_zero_temp(c, peer, bc->kind == BK_ZERO_SHMEM, r);
 	case BK_ZERO_PAGER:
 		return bn_run_zero_pager(c, bc, peer, r);
 	case BK_CACHE:
@@ -1187,6 +1534,8 @@ static int bn_run(struct bn_ctx *c, const struct bench_case *bc, bool peer,
 	case BK_WRITEBACK:
 		return peer ? bn_run_writeback_peer(c, r) :
 			      bn_run_writeback_mp(c, r);
+	case BK_CLONES:
+		return bn_run_clones(c, peer, r);
 	}
 	return -1;
 }
@@ -1203,6 +1552,12 @@ struct bench_result {
 	double mp[BENCH_MAX_REPS];	/* ns per page, by round */
 	double peer[BENCH_MAX_REPS];
 	double mp_med, peer_med, ratio;
+	double ratio_lo, ratio_hi;	/* its 95% interval */
+	/* Clones: resident memory (KiB) by round, medians, Pss ratio. */
+	double mp_rss[BENCH_MAX_REPS], mp_pss[BENCH_MAX_REPS];
+	double peer_rss[BENCH_MAX_REPS], peer_pss[BENCH_MAX_REPS];
+	double mp_rss_med, mp_pss_med, peer_rss_med, peer_pss_med;
+	double pss_ratio, pss_lo, pss_hi;
 	long mp_requests, peer_requests;
 	long bad, errors;
 	bool failed;
@@ -1234,6 +1589,64 @@ static double bn_median_runs(const struct bench_result *res, const double *v)
 		if (res->ran[i])
 			s[n++] = v[i];
 	return bn_median(s, n);
+}
+
+/* splitmix64: the bootstrap's generator, the same numbers on every host. */
+static uint64_t bn_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * The 95% interval of median(@x) / median(@y) (of median(@x) when @y is
+ * NULL), by bootstrap: the @n rounds are resampled with replacement
+ * BENCH_BOOT_RESAMPLES times, keeping each round's pair together (both
+ * ran close in time, under the same load of the host), and the 2.5th and
+ * 97.5th percentiles of the statistic are taken. A fixed seed makes the
+ * same samples give the same interval.
+ */
+static void bn_bootstrap(const double *x, const double *y, int n,
+			 double *lo, double *hi)
+{
+	static double stat[BENCH_BOOT_RESAMPLES];
+	double xs[BENCH_MAX_REPS], ys[BENCH_MAX_REPS], d;
+	uint64_t seed = BENCH_BOOT_SEED;
+	int b, k;
+
+	*lo = *hi = 0;
+	if (n < 1)
+		return;
+	for (b = 0; b < BENCH_BOOT_RESAMPLES; b++) {
+		for (k = 0; k < n; k++) {
+			int j = bn_rand(&seed) % n;
+
+			xs[k] = x[j];
+			ys[k] = y ? y[j] : 1;
+		}
+		d = bn_median(ys, n);
+		stat[b] = d > 0 ? bn_median(xs, n) / d : 0;
+	}
+	qsort(stat, BENCH_BOOT_RESAMPLES, sizeof(stat[0]), bn_cmp_double);
+	*lo = stat[BENCH_BOOT_RESAMPLES * 25 / 1000];
+	*hi = stat[BENCH_BOOT_RESAMPLES * 975 / 1000 - 1];
+}
+
+/* The mempager and peer samples of the rounds a result ran in. */
+static int bn_pairs(const struct bench_result *res, double *mp, double *peer)
+{
+	int i, n = 0;
+
+	for (i = 0; i < BENCH_MAX_REPS; i++) {
+		if (!res->ran[i])
+			continue;
+		mp[n] = res->mp[i];
+		peer[n++] = res->peer[i];
+	}
+	return n;
 }
 
 static void bn_case_init(struct bench_result *res, const struct bench_case *bc,
@@ -1289,9 +1702,13 @@ static void bn_case_round(struct bench_result *res, int i)
 		if (peer) {
 			res->peer[i] = (double)r.ns / res->npages;
 			res->peer_requests = r.requests;
+			res->peer_rss[i] = r.rss_kb;
+			res->peer_pss[i] = r.pss_kb;
 		} else {
 			res->mp[i] = (double)r.ns / res->npages;
 			res->mp_requests = r.requests;
+			res->mp_rss[i] = r.rss_kb;
+			res->mp_pss[i] = r.pss_kb;
 		}
 		if (bn_verbose)
 			fprintf(stderr, "bench: %s %s run %d: %.0f ns/page, %ld requests\n",
@@ -1300,6 +1717,30 @@ static void bn_case_round(struct bench_result *res, int i)
 	}
 	res->ran[i] = true;
 	res->runs++;
+}
+
+/* The clones' resident memory: medians, and the Pss ratio's interval. */
+static void bn_case_finish_memory(struct bench_result *res)
+{
+	double mp[BENCH_MAX_REPS], peer[BENCH_MAX_REPS];
+	int i, n = 0;
+
+	res->mp_rss_med = bn_median_runs(res, res->mp_rss);
+	res->mp_pss_med = bn_median_runs(res, res->mp_pss);
+	if (!res->peer_ok)
+		return;
+	res->peer_rss_med = bn_median_runs(res, res->peer_rss);
+	res->peer_pss_med = bn_median_runs(res, res->peer_pss);
+	if (res->peer_pss_med <= 0)
+		return;
+	res->pss_ratio = res->mp_pss_med / res->peer_pss_med;
+	for (i = 0; i < BENCH_MAX_REPS; i++) {
+		if (!res->ran[i])
+			continue;
+		mp[n] = res->mp_pss[i];
+		peer[n++] = res->peer_pss[i];
+	}
+	bn_bootstrap(mp, peer, n, &res->pss_lo, &res->pss_hi);
 }
 
 static void bn_case_finish(struct bench_result *res)
@@ -1313,6 +1754,14 @@ static void bn_case_finish(struct bench_result *res)
 	if (res->peer_ok)
 		res->peer_med = bn_median_runs(res, res->peer);
 	res->ratio = res->peer_med > 0 ? res->mp_med / res->peer_med : 0;
+	if (res->ratio > 0) {
+		double mp[BENCH_MAX_REPS], peer[BENCH_MAX_REPS];
+		int n = bn_pairs(res, mp, peer);
+
+		bn_bootstrap(mp, peer, n, &res->ratio_lo, &res->ratio_hi);
+	}
+	if (res->bc->kind == BK_CLONES)
+		bn_case_finish_memory(res);
 }
 
 static const struct bench_case *bn_find_case(const char *id)
@@ -1323,6 +1772,15 @@ static const struct bench_case *bn_find_case(const char *id)
 		if (!strcmp(bench_cases[i].id, id))
 			return &bench_cases[i];
 	return NULL;
+}
+
+/* The pages case @bc runs on out of @npages (a whole multiple). */
+static size_t bn_case_pages(const struct bench_case *bc, size_t npages)
+{
+	size_t n = npages / bc->shrink;
+
+	n -= n % BENCH_PAGE_MULTIPLE;
+	return n ? n : BENCH_PAGE_MULTIPLE;
 }
 
 static bool bn_init(void)
@@ -1336,7 +1794,8 @@ static bool bn_init(void)
 /* Does the case have a peer to run (userfaultfd's cases need it)? */
 static bool bn_has_peer(const struct bench_case *bc, bool with_uffd)
 {
-	return with_uffd || bc->kind == BK_ZERO_TEMP || bc->kind == BK_CACHE ||
+	return with_uffd || bc->kind == BK_ZERO_TEMP ||
+	       bc->kind == BK_ZERO_SHMEM || bc->kind == BK_CACHE ||
 	       bc->kind == BK_WRITEBACK;
 }
 
@@ -1374,6 +1833,10 @@ static int bench_quick_case(const char *id, FILE *log)
 			res.mp_requests,
 			!with_peer ? "skipped (no userfaultfd)" :
 			res.failed ? "FAILED" : "data ok", res.peer_requests);
+	if (log && bc->kind == BK_CLONES && !res.failed)
+		fprintf(log, "quick %-7s resident memory gained: Rss %.0f KiB, Pss %.0f KiB; peer Rss %.0f KiB, Pss %.0f KiB\n",
+			bc->id, res.mp_rss[0], res.mp_pss[0], res.peer_rss[0],
+			res.peer_pss[0]);
 	munmap(store, BENCH_QUICK_PAGES * bn_ps);
 	free(wbuf);
 	return res.failed ? 1 : 0;
@@ -1383,6 +1846,18 @@ static int bench_quick_case(const char *id, FILE *log)
 
 #include <getopt.h>
 
+/*
+ * The case's name; on a guest with one vCPU marked so, as such rows come
+ * from a second boot (scripts/bench.sh) into the same table.
+ */
+static const char *bn_case_name(char *buf, size_t size,
+				const struct bench_case *bc)
+{
+	snprintf(buf, size, "%s%s", bc->name,
+		 sysconf(_SC_NPROCESSORS_ONLN) == 1 ? " (1 vCPU)" : "");
+	return buf;
+}
+
 static const char *bn_verdict(const struct bench_result *r)
 {
 	if (r->failed)
@@ -1391,21 +1866,26 @@ static const char *bn_verdict(const struct bench_result *r)
 		return "no peer";
 	if (!r->bc->target)
 		return "";
-	return r->ratio <= r->bc->target ? "met" : "MISSED";
+	/* A verdict only when the whole interval is on one side. */
+	if (r->ratio_hi <= r->bc->target)
+		return "met";
+	return r->ratio_lo > r->bc->target ? "MISSED" : "unclear";
 }
 
 /*
  * Throughput of a scaling row relative to 5.t1p1's, for mempager or the
  * peer: the median over the rounds of the ratio within each round (the
- * rows of a round ran close together, under the same load of the host).
+ * rows of a round ran close together, under the same load of the host),
+ * and its 95% interval in *@lo and *@hi.
  */
 static double bn_speedup(const struct bench_result *res, int n,
-			 const char *id, bool peer)
+			 const char *id, bool peer, double *lo, double *hi)
 {
 	const struct bench_result *base = NULL, *row = NULL;
 	double s[BENCH_MAX_REPS];
 	int i, k = 0;
 
+	*lo = *hi = 0;
 	for (i = 0; i < n; i++) {
 		if (!strcmp(res[i].bc->id, "5.t1p1"))
 			base = &res[i];
@@ -1422,25 +1902,47 @@ static double bn_speedup(const struct bench_result *res, int n,
 		if (base->ran[i] && row->ran[i] && b > 0 && t > 0)
 			s[k++] = b / t;
 	}
+	bn_bootstrap(s, NULL, k, lo, hi);
 	return bn_median(s, k);
+}
+
+/* "LO-HI", or "-". */
+static const char *bn_interval(char *buf, size_t size, double lo, double hi)
+{
+	if (lo > 0)
+		snprintf(buf, size, "%.2f-%.2f", lo, hi);
+	else
+		snprintf(buf, size, "-");
+	return buf;
 }
 
 static void bn_print_table(FILE *f, const struct bench_result *res, int n,
 			   const char *kernel, size_t npages, int rounds)
 {
-	double mp4, pe4;
+	double mp4, pe4, lo, hi, plo, phi;
 	bool any_scaling = false;
+	char ci[2][24];
 	int i;
 
-	fprintf(f, "mempager bench: kernel %s, %zu pages (%zu MiB) per case, %d rounds\n",
-		kernel, npages, npages * bn_ps >> 20, rounds);
-	fprintf(f, "median ns per page of the runs (wall clock; under TCG compare ratios, not times)\n");
-	fprintf(f, "%-7s %-30s %10s %10s %6s %7s %-7s %4s %s\n", "case", "",
-		"mempager", "peer", "ratio", "target", "verdict", "runs",
-		"peer");
+	fprintf(f, "mempager bench: kernel %s, %ld vCPUs, %zu pages (%zu MiB) per case, %d rounds\n",
+		kernel, sysconf(_SC_NPROCESSORS_ONLN), npages,
+		npages * bn_ps >> 20, rounds);
+	for (i = 0; i < n; i++)
+		any_scaling |= res[i].bc->scaling;
+	if (any_scaling)
+		fprintf(f, "(the scaling cases 5.x on 1/%d of them)\n",
+			BENCH_SCALING_SHRINK);
+	fprintf(f, "median ns per page of the runs (wall clock; under TCG compare ratios, not times);\n"
+		   "95%% interval of each ratio by bootstrap over the rounds (%d resamples);\n"
+		   "verdict only when the whole interval is on one side of the target\n",
+		BENCH_BOOT_RESAMPLES);
+	fprintf(f, "%-7s %-32s %9s %9s %5s %-11s %6s %-7s %4s %s\n", "case", "",
+		"mempager", "peer", "ratio", "95% interv.", "target",
+		"verdict", "runs", "peer");
 	for (i = 0; i < n; i++) {
 		const struct bench_result *r = &res[i];
 		char target[16] = "-", ratio[16] = "-", peer[16] = "-";
+		char name[64];
 
 		if (r->bc->target)
 			snprintf(target, sizeof(target), "<=%.2f", r->bc->target);
@@ -1450,26 +1952,44 @@ static void bn_print_table(FILE *f, const struct bench_result *res, int n,
 			snprintf(peer, sizeof(peer), "%.0f", r->peer_med);
 			snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
 		}
-		fprintf(f, "%-7s %-30s %10.0f %10s %6s %7s %-7s %4d %s\n",
-			r->bc->id, r->bc->name, r->mp_med, peer, ratio, target,
-			bn_verdict(r), r->runs, r->bc->peer);
-		any_scaling |= r->bc->scaling;
+		bn_case_name(name, sizeof(name), r->bc);
+		fprintf(f, "%-7s %-32s %9.0f %9s %5s %-11s %6s %-7s %4d %s\n",
+			r->bc->id, name, r->mp_med, peer, ratio,
+			bn_interval(ci[0], sizeof(ci[0]), r->ratio_lo,
+				    r->ratio_hi),
+			target, bn_verdict(r), r->runs, r->bc->peer);
+	}
+	for (i = 0; i < n; i++) {
+		const struct bench_result *r = &res[i];
+
+		if (r->bc->kind != BK_CLONES || r->failed)
+			continue;
+		fprintf(f, "%s: resident memory the %d clones gained (smaps_rollup, summed, median):\n"
+			   "  Pss mempager %.1f MiB, uffd %.1f MiB, ratio %.2f (%s); Rss %.1f / %.1f MiB\n",
+			r->bc->id, BENCH_CLONES, r->mp_pss_med / 1024,
+			r->peer_pss_med / 1024, r->pss_ratio,
+			bn_interval(ci[0], sizeof(ci[0]), r->pss_lo, r->pss_hi),
+			r->mp_rss_med / 1024, r->peer_rss_med / 1024);
 	}
 	if (!any_scaling)
 		return;
-	fprintf(f, "scaling: throughput relative to 5.t1p1 (median of per-round ratios), mempager / uffd:\n");
+	fprintf(f, "scaling: throughput relative to 5.t1p1 (median of per-round ratios, 95%% interval), mempager / uffd:\n");
 	for (i = 0; i < n; i++) {
 		if (!res[i].bc->scaling)
 			continue;
-		fprintf(f, "  %-7s x%.2f / x%.2f\n", res[i].bc->id,
-			bn_speedup(res, n, res[i].bc->id, false),
-			bn_speedup(res, n, res[i].bc->id, true));
+		mp4 = bn_speedup(res, n, res[i].bc->id, false, &lo, &hi);
+		pe4 = bn_speedup(res, n, res[i].bc->id, true, &plo, &phi);
+		fprintf(f, "  %-7s x%.2f (%s) / x%.2f (%s)\n", res[i].bc->id,
+			mp4, bn_interval(ci[0], sizeof(ci[0]), lo, hi),
+			pe4, bn_interval(ci[1], sizeof(ci[1]), plo, phi));
 	}
-	mp4 = bn_speedup(res, n, "5.t4p2", false);
-	pe4 = bn_speedup(res, n, "5.t4p2", true);
+	mp4 = bn_speedup(res, n, "5.t4p2", false, &lo, &hi);
+	pe4 = bn_speedup(res, n, "5.t4p2", true, &plo, &phi);
 	if (mp4 > 0)
-		fprintf(f, "scaling target (5.t4p2: mempager x%.2f >= x1.30 and above uffd's x%.2f): %s\n",
-			mp4, pe4, mp4 >= 1.3 && mp4 > pe4 ? "met" : "MISSED");
+		fprintf(f, "scaling target (5.t4p2: mempager x%.2f >= x1.30 and above uffd's x%.2f, beyond both intervals): %s\n",
+			mp4, pe4,
+			lo >= 1.3 && lo > phi ? "met" :
+			hi < 1.3 || hi <= plo ? "MISSED" : "unclear");
 }
 
 /* Samples by round, null for the rounds the case did not run in. */
@@ -1494,27 +2014,32 @@ static void bn_print_json(FILE *f, const struct bench_result *res, int n,
 {
 	int i;
 
-	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"page_size\": %zu,\n",
-		kernel, bn_ps);
+	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"page_size\": %zu,\n  \"vcpus\": %ld,\n",
+		kernel, bn_ps, sysconf(_SC_NPROCESSORS_ONLN));
+	fprintf(f, "  \"interval\": \"95%%, bootstrap over rounds, %d resamples, seed %#llx\",\n",
+		BENCH_BOOT_RESAMPLES, (unsigned long long)BENCH_BOOT_SEED);
 	fprintf(f, "  \"pages_per_case\": %zu,\n  \"rounds\": %d,\n  \"seconds\": %.1f,\n",
 		npages, rounds, seconds);
 	fprintf(f, "  \"unit\": \"ns per page, median\",\n  \"cases\": [\n");
 	for (i = 0; i < n; i++) {
 		const struct bench_result *r = &res[i];
 		const struct bench_case *bc = r->bc;
+		char name[64];
 
-		fprintf(f, "    {\"id\": \"%s\", \"name\": \"%s\", \"peer\": \"%s\",\n",
-			bc->id, bc->name, bc->peer);
+		fprintf(f, "    {\"id\": \"%s\", \"name\": \"%s\", \"peer\": \"%s\", \"vcpus\": %ld,\n",
+			bc->id, bn_case_name(name, sizeof(name), bc), bc->peer,
+			sysconf(_SC_NPROCESSORS_ONLN));
 		fprintf(f, "     \"cluster\": %zu, \"threads\": %d, \"pagers\": %d, \"same_cpu\": %s, \"pages\": %zu, \"runs\": %d,\n",
 			bc->cluster, bc->threads ? bc->threads : 1, bc->pagers,
 			bc->place == BP_SAME ? "true" : "false", r->npages,
 			r->runs);
 		fprintf(f, "     \"mempager_ns_per_page\": %.1f, ", r->mp_med);
 		if (r->peer_ok && !r->failed)
-			fprintf(f, "\"peer_ns_per_page\": %.1f, \"ratio\": %.3f,\n",
-				r->peer_med, r->ratio);
+			fprintf(f, "\"peer_ns_per_page\": %.1f, \"ratio\": %.3f, \"ratio_ci95\": [%.3f, %.3f],\n",
+				r->peer_med, r->ratio, r->ratio_lo,
+				r->ratio_hi);
 		else
-			fprintf(f, "\"peer_ns_per_page\": null, \"ratio\": null,\n");
+			fprintf(f, "\"peer_ns_per_page\": null, \"ratio\": null, \"ratio_ci95\": null,\n");
 		if (bc->target)
 			fprintf(f, "     \"target\": %.2f, ", bc->target);
 		else
@@ -1523,10 +2048,21 @@ static void bn_print_json(FILE *f, const struct bench_result *res, int n,
 			bn_verdict(r), r->failed ? "true" : "false");
 		fprintf(f, "     \"mempager_requests\": %ld, \"peer_requests\": %ld,\n",
 			r->mp_requests, r->peer_requests);
-		if (bc->scaling)
-			fprintf(f, "     \"mempager_speedup\": %.3f, \"peer_speedup\": %.3f,\n",
-				bn_speedup(res, n, bc->id, false),
-				bn_speedup(res, n, bc->id, true));
+		if (bc->scaling) {
+			double m, p, lo, hi, plo, phi;
+
+			m = bn_speedup(res, n, bc->id, false, &lo, &hi);
+			p = bn_speedup(res, n, bc->id, true, &plo, &phi);
+			fprintf(f, "     \"mempager_speedup\": %.3f, \"mempager_speedup_ci95\": [%.3f, %.3f],\n",
+				m, lo, hi);
+			fprintf(f, "     \"peer_speedup\": %.3f, \"peer_speedup_ci95\": [%.3f, %.3f],\n",
+				p, plo, phi);
+		}
+		if (bc->kind == BK_CLONES && !r->failed)
+			fprintf(f, "     \"mempager_rss_kib\": %.0f, \"mempager_pss_kib\": %.0f, \"peer_rss_kib\": %.0f, \"peer_pss_kib\": %.0f, \"pss_ratio\": %.3f, \"pss_ratio_ci95\": [%.3f, %.3f],\n",
+				r->mp_rss_med, r->mp_pss_med, r->peer_rss_med,
+				r->peer_pss_med, r->pss_ratio, r->pss_lo,
+				r->pss_hi);
 		fprintf(f, "     \"mempager_samples\": ");
 		bn_json_samples(f, r, r->mp, rounds, !r->failed);
 		fprintf(f, ",\n     \"peer_samples\": ");
@@ -1543,8 +2079,9 @@ static void bn_usage(FILE *f)
 	fprintf(f, "usage: bench [--quick] [--pages N] [--reps R] [--budget SECONDS] [--cases ID,...]\n"
 		   "             [--json FILE] [--verbose] [--pin] [--side mempager|peer] [--list]\n");
 	fprintf(f, "  every selected case runs once per round, the rounds repeat up to --reps\n"
-		   "  times (default 5) while the next one fits in --budget (default 420 s,\n"
-		   "  0 for none); the first round runs whole, a later one stops at the budget\n");
+		   "  times (default %d) while the next one fits in --budget (default %d s,\n"
+		   "  0 for none); the first round runs whole, a later one stops at the budget\n",
+		BENCH_DEFAULT_REPS, BENCH_DEFAULT_BUDGET);
 	fprintf(f, "  --pin runs every thread on CPU 0; --cases 5 selects every 5.x;\n");
 	fprintf(f, "  --side mempager|peer runs one side only (to profile it)\n");
 	fprintf(f, "cases:\n");
@@ -1601,8 +2138,8 @@ int main(int argc, char **argv)
 	size_t npages = 0, i;
 	unsigned char *store, *wbuf;
 	struct utsname un;
-	int reps = 5, rounds = 0, n = 0, opt, k, failed = 0;
-	double budget = 420, elapsed;
+	int reps = BENCH_DEFAULT_REPS, rounds = 0, n = 0, opt, k, failed = 0;
+	double budget = BENCH_DEFAULT_BUDGET, elapsed;
 	uint64_t start;
 	FILE *jf;
 
@@ -1690,7 +2227,8 @@ int main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < BENCH_NCASES; i++)
 		if (bn_selected(cases, &bench_cases[i]))
-			bn_case_init(&res[n++], &bench_cases[i], npages, false,
+			bn_case_init(&res[n++], &bench_cases[i],
+				     bn_case_pages(&bench_cases[i], npages), false,
 				     bn_has_peer(&bench_cases[i], with_uffd),
 				     store, wbuf);
 
