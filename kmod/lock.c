@@ -616,8 +616,13 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 			continue;
 		}
 		ClearPageDirty(page);
-		unlock_page(page);
+		/*
+		 * Out of the cache before the page lock goes: a fault waiting
+		 * for it then finds the page gone and asks again, instead of
+		 * mapping a page the manager is told has left.
+		 */
 		mp_cache_remove_locked(obj, pgoff);
+		unlock_page(page);
 		if (!keep) {
 			put_page(page);
 			(*dropped)++;

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Issue 14's acceptance test for eviction racing with faults: a fault must
- * never map a page that has left the object's cache. Today's shrinker
- * (kmod/lock.c, mp_shrink_object()) unlocks a page before it takes it out
- * of the cache, and the fault path maps a resident page under its page
- * lock after checking that it is still cached: a fault that gets the page
- * lock in between maps a page the cache no longer has (an orphan), which
- * the manager was told is gone.
+ * Eviction racing with faults: a fault must never map a page that has left
+ * the object's cache. The shrinker (kmod/lock.c, mp_shrink_object()) used
+ * to unlock a page before taking it out of the cache, while the fault path
+ * maps a resident page under its page lock after checking that it is still
+ * cached: a fault that got the page lock in between mapped a page the
+ * cache no longer had (an orphan), which the manager was told is gone.
  *
  * The test makes that visible from user space. Every page is supplied
  * precious, so each eviction sends a data_return (kernel_copy 0: the page
@@ -22,15 +21,12 @@
  * /proc/sys/vm/drop_caches in a loop meanwhile, running the shrinker over
  * and over.
  *
- * Today's module fails it: on Debian's stock 6.12 (TCG, 2 vCPUs) each of
- * 4 runs saw a stale read within 60 s, after 482 to 30189 evictions. A
- * build whose shrinker takes the page out of the cache before unlocking it
- * passed 4 runs (28002 evictions, none stale): what fails is that race.
- * The debug kernel (PREEMPT_NONE, KASAN, lockdep) has not hit it: 3 runs,
- * 164177 evictions, none stale. It runs for RACE_SECONDS (default 60), or
- * until the first stale read; being a race, a pass is evidence, not proof. Not in make check's lanes until the redesign; run it with
- * scripts/vm-run.sh LANE evict_race_test (PAGECACHE_TESTS in
- * selftests/Makefile).
+ * Before the fix, on Debian's stock 6.12 (TCG, 2 vCPUs), each of 4 runs
+ * saw a stale read within 60 s, after 482 to 30189 evictions; the debug
+ * kernel (PREEMPT_NONE, KASAN, lockdep) never hit the window. With the
+ * page taken out of the cache before it is unlocked: 3 stock runs, 383,003
+ * evictions, none stale. It runs for RACE_SECONDS (default 60), or until
+ * the first stale read; being a race, a pass is evidence, not proof.
  */
 #include <stdatomic.h>
 
