@@ -104,13 +104,19 @@ echo "vm-test: booting $lane lane ($(basename "$kernel"))" >&2
 # The log is opened for appending: see above.
 : >"$log"
 rc=0
+# tsc=unstable: under TCG the clocksource watchdog finds the TSC skewed a
+# few seconds after boot and switches sched_clock's static key, patching
+# sched_clock_cpu() with int3 while the other CPU runs it; TCG can then
+# execute the int3 after it was patched away (an "Oops: int3" in
+# sched_clock_cpu, seen once in a bench boot). Unstable from the start,
+# nothing is patched there. (trace_test avoids the same with __schedule.)
 # shellcheck disable=SC2086
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 $accel -m "${VM_MEM:-1G}" -smp "${VM_CPUS:-2}" \
 	-nographic -no-reboot -nic none -pidfile "$pidfile" \
 	-drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
 	-kernel "$kernel" -initrd "$build/initramfs-$lane.cpio.gz" \
 	${QEMU_EXTRA:-} \
-	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5 rdinit=/init ${KCMD_EXTRA:-}" \
+	-append "console=ttyS0 panic=-1 oops=panic panic_on_warn=1 loglevel=5 tsc=unstable rdinit=/init ${KCMD_EXTRA:-}" \
 	</dev/null >>"$log" 2>&1 || rc=$?
 if pid=$(cat "$pidfile" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
 	# timeout itself was killed: QEMU would go on writing the log.
