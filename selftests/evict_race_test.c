@@ -109,7 +109,7 @@ static void *dropper_fn(void *arg)
 	unsigned long *rounds = arg;
 
 	while (!stop) {
-		if (sp_sysctl("/proc/sys/vm/drop_caches", "2"))
+		if (tp_write_file("/proc/sys/vm/drop_caches", "2"))
 			break;
 		(*rounds)++;
 	}

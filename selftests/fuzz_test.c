@@ -602,7 +602,7 @@ TEST_F_TIMEOUT(fuzz, abi, 600)
 
 	ASSERT_NE(MAP_FAILED, shared);
 	/* The children's expected SIGSEGVs need not fill the kernel log. */
-	hu_write_file("/proc/sys/debug/exception-trace", "0");
+	tp_write_file("/proc/sys/debug/exception-trace", "0");
 	printf("# fuzz: seed %llu, %lu operations, %d processes x %d threads (replay: MEMPAGER_FUZZ_SEED=%llu)\n",
 	       (unsigned long long)fuzz_seed, fuzz_ops, NPROC, NTHREAD,
 	       (unsigned long long)fuzz_seed);

@@ -52,18 +52,6 @@ static inline ssize_t hu_read_file(const char *path, char *buf, size_t size)
 	return n;
 }
 
-static inline int hu_write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /* A module parameter as a number; -1 when it does not exist. */
 static inline long long hu_param_get(const char *name)
 {
@@ -81,7 +69,7 @@ static inline int hu_param_set(const char *name, long long val)
 
 	snprintf(path, sizeof(path), HU_PARAM_DIR "%s", name);
 	snprintf(buf, sizeof(buf), "%lld\n", val);
-	return hu_write_file(path, buf);
+	return tp_write_file(path, buf);
 }
 
 /* Number of live objects in debugfs; -1 without debugfs. */
@@ -208,15 +196,15 @@ static inline bool hu_fi_setup(void)
 	    access("/sys/kernel/debug/fail_page_alloc", F_OK))
 		return false;
 	/* Allow any allocation to be failed, sleeping and order 0 ones too. */
-	if (hu_write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
-	    hu_write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N") ||
-	    hu_write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N") ||
-	    hu_write_file("/sys/kernel/debug/fail_page_alloc/min-order", "0"))
+	if (tp_write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") ||
+	    tp_write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N") ||
+	    tp_write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N") ||
+	    tp_write_file("/sys/kernel/debug/fail_page_alloc/min-order", "0"))
 		return false;
 	for (i = 0; i < 2; i++) {
 		/* Quiet: no stack dump per injected failure. */
 		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose", dirs[i]);
-		hu_write_file(path, "0");
+		tp_write_file(path, "0");
 	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", hu_gettid());
 	return access(path, W_OK) == 0;
@@ -268,7 +256,7 @@ static inline int hu_cg_create(const char *name)
 
 	if (access(HU_CGROOT "/cgroup.subtree_control", W_OK))
 		return -1;
-	hu_write_file(HU_CGROOT "/cgroup.subtree_control", "+memory");
+	tp_write_file(HU_CGROOT "/cgroup.subtree_control", "+memory");
 	snprintf(path, sizeof(path), HU_CGROOT "/%s", name);
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return -1;
@@ -294,7 +282,7 @@ static inline int hu_cg_write(const char *name, const char *file,
 	char path[256];
 
 	snprintf(path, sizeof(path), HU_CGROOT "/%s/%s", name, file);
-	return hu_write_file(path, val);
+	return tp_write_file(path, val);
 }
 
 /* Move process @pid (0: the caller) into cgroup @name. */

@@ -485,6 +485,22 @@ static inline size_t tp_mem_total_pages(void)
 	return kb * 1024 / PS;
 }
 
+/*
+ * Write @val to the file @path (sysctl, debugfs, tracefs, cgroupfs) as a
+ * shell's "echo -n val > path" would, O_TRUNC included: 0 or -1.
+ */
+static inline int tp_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
 #define TP_RESIDENT_PARAM "/sys/module/mempager/parameters/max_resident_percent"
 
 /*

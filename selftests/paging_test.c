@@ -460,6 +460,24 @@ TEST_F(pager, item27_may_cache_keeps_object)
 	munmap(p, NPAGES * PS);
 }
 
+/*
+ * A new mapping after terminate or destroy: a new control, and none of the
+ * old incarnation's pages (page 0 is asked for again).
+ */
+static void expect_new_incarnation(struct __test_metadata *_metadata,
+				   struct tpager *tp,
+				   memory_object_control_t old, int may_cache)
+{
+	unsigned char *p = map_ready(_metadata, tp, may_cache);
+
+	EXPECT_NE(old.control, tp->ctl.control);
+	tp_touch_child(p, 0, 0);
+	expect_request(_metadata, tp, 0, VM_PROT_READ);
+	ASSERT_EQ(KERN_SUCCESS, memory_object_data_unavailable(tp->ctl, 0, PS));
+	wait(NULL);
+	munmap(p, NPAGES * PS);
+}
+
 /* 26 (clean pages), 34: without may_cache the last unmap terminates; a new map inits anew. */
 TEST_F(pager, item34_terminate_then_fresh_init)
 {
@@ -476,15 +494,7 @@ TEST_F(pager, item34_terminate_then_fresh_init)
 	EXPECT_EQ(KERN_INVALID_NAME, tp_supply(&self->tp, 1, 8, 0));
 	EXPECT_EQ(ENOENT, errno);
 
-	p = map_ready(_metadata, &self->tp, 0);
-	EXPECT_NE(old.control, self->tp.ctl.control);
-	/* The pages went with the old incarnation. */
-	tp_touch_child(p, 0, 0);
-	expect_request(_metadata, &self->tp, 0, VM_PROT_READ);
-	ASSERT_EQ(KERN_SUCCESS,
-		  memory_object_data_unavailable(self->tp.ctl, 0, PS));
-	wait(NULL);
-	munmap(p, NPAGES * PS);
+	expect_new_incarnation(_metadata, &self->tp, old, 0);
 }
 
 /* 29, 30: change_completed echoes; get_attributes reports. */
@@ -1132,15 +1142,7 @@ TEST_F(pager, destroy_of_a_cached_unmapped_object)
 	expect_quiet(_metadata, &self->tp);	/* no data comes back */
 	EXPECT_EQ(KERN_INVALID_NAME, memory_object_ready(old, 1, 0));
 
-	/* A new mapping is a new incarnation, without the old pages. */
-	p = map_ready(_metadata, &self->tp, 1);
-	EXPECT_NE(old.control, self->tp.ctl.control);
-	tp_touch_child(p, 0, 0);
-	expect_request(_metadata, &self->tp, 0, VM_PROT_READ);
-	ASSERT_EQ(KERN_SUCCESS,
-		  memory_object_data_unavailable(self->tp.ctl, 0, PS));
-	wait(NULL);
-	munmap(p, NPAGES * PS);
+	expect_new_incarnation(_metadata, &self->tp, old, 1);
 }
 
 /* RECEIVE into a buffer it cannot write: EFAULT, and the message stays. */

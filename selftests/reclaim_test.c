@@ -68,7 +68,7 @@ TEST_F(reclaim, compact_memory_keeps_mapped_pages)
 {
 	struct tp_stats st;
 
-	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/compact_memory", "1"))
+	ASSERT_EQ(0, tp_write_file("/proc/sys/vm/compact_memory", "1"))
 		TH_LOG("compact_memory: %s", strerror(errno));
 	EXPECT_EQ(0, bad_pages(self->p));
 	ASSERT_EQ(0, tp_stats(self->tp.name, &st));
@@ -83,7 +83,7 @@ TEST_F(reclaim, drop_caches_keeps_every_byte)
 	size_t pg;
 
 	ASSERT_EQ(0, tp_stats(self->tp.name, &before));
-	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/drop_caches", "3"))
+	ASSERT_EQ(0, tp_write_file("/proc/sys/vm/drop_caches", "3"))
 		TH_LOG("drop_caches: %s", strerror(errno));
 	ASSERT_EQ(0, tp_stats(self->tp.name, &st));
 	TH_LOG("drop_caches: resident %lu -> %lu, evicted %lu -> %lu, %lu pages returned (%lu dirty)",
@@ -93,8 +93,8 @@ TEST_F(reclaim, drop_caches_keeps_every_byte)
 	/* Again, with the pages just faulted back, and both at once. */
 	for (pg = 0; pg < NPAGES; pg += 3)
 		tp_fill(self->p + pg * PS, pg, seed_of(pg));
-	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/compact_memory", "1"));
-	ASSERT_EQ(0, sp_sysctl("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, tp_write_file("/proc/sys/vm/compact_memory", "1"));
+	ASSERT_EQ(0, tp_write_file("/proc/sys/vm/drop_caches", "3"));
 	EXPECT_EQ(0, bad_pages(self->p));
 	EXPECT_EQ(0, self->sp.errors) TH_LOG("pager: %s", self->sp.first_error);
 }

@@ -230,17 +230,4 @@ static inline long sp_smaps_rss_kb(pid_t pid, const void *addr)
 	return rss;
 }
 
-/* Write @val to the /proc/sys file @path: 0 or -1. */
-static inline int sp_sysctl(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 #endif /* MEMPAGER_STORE_PAGER_H */

@@ -13,18 +13,6 @@
 
 #define TRACING "/sys/kernel/tracing"
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /* The trace as one string (caller frees). */
 static char *read_trace(void)
 {
@@ -55,19 +43,19 @@ static char *read_trace(void)
  */
 static int trace_start(void)
 {
-	if (write_file(TRACING "/options/record-cmd", "0"))
+	if (tp_write_file(TRACING "/options/record-cmd", "0"))
 		return -1;
-	if (write_file(TRACING "/trace", ""))
+	if (tp_write_file(TRACING "/trace", ""))
 		return -1;
-	return write_file(TRACING "/events/mempager/enable", "1");
+	return tp_write_file(TRACING "/events/mempager/enable", "1");
 }
 
 /* Disable the events and return the trace (caller frees), or NULL. */
 static char *trace_stop(void)
 {
-	if (write_file(TRACING "/events/mempager/enable", "0"))
+	if (tp_write_file(TRACING "/events/mempager/enable", "0"))
 		return NULL;
-	if (write_file(TRACING "/options/record-cmd", "1"))
+	if (tp_write_file(TRACING "/options/record-cmd", "1"))
 		return NULL;
 	return read_trace();
 }

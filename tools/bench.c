@@ -1774,15 +1774,6 @@ static const struct bench_case *bn_find_case(const char *id)
 	return NULL;
 }
 
-/* The pages case @bc runs on out of @npages (a whole multiple). */
-static size_t bn_case_pages(const struct bench_case *bc, size_t npages)
-{
-	size_t n = npages / bc->shrink;
-
-	n -= n % BENCH_PAGE_MULTIPLE;
-	return n ? n : BENCH_PAGE_MULTIPLE;
-}
-
 static bool bn_init(void)
 {
 	bn_ps = sysconf(_SC_PAGESIZE);
@@ -1843,8 +1834,16 @@ static int bench_quick_case(const char *id, FILE *log)
 }
 
 #ifndef BENCH_NO_MAIN
-
 #include <getopt.h>
+
+/* The pages case @bc runs on out of @npages (a whole multiple). */
+static size_t bn_case_pages(const struct bench_case *bc, size_t npages)
+{
+	size_t n = npages / bc->shrink;
+
+	n -= n % BENCH_PAGE_MULTIPLE;
+	return n ? n : BENCH_PAGE_MULTIPLE;
+}
 
 /*
  * The case's name; on a guest with one vCPU marked so, as such rows come
