@@ -89,18 +89,9 @@ fi
 
 if [ -e $leak ]; then
 	# kmemleak only reports objects older than 5 s, and wants two scans.
-	# An object freed through RCU (the pipe inodes of the lines above) may
-	# still wait for its grace period when the host is loaded: kmemleak
-	# lists only what is still allocated, so what a later scan no longer
-	# lists was freed, not leaked.
 	sleep 6
-	for pause in 10 20 0; do
-		echo scan > $leak
-		echo scan > $leak
-		[ -z "$(cat $leak)" ] && break
-		echo "kmemleak: $(grep -c unreferenced $leak) suspects, scanning again in ${pause}s"
-		sleep $pause
-	done
+	echo scan > $leak
+	echo scan > $leak
 	echo "@@MP kmemleak-begin"
 	cat $leak
 	echo "@@MP kmemleak-end"
