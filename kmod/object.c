@@ -401,6 +401,15 @@ struct mp_object *mp_object_from_file(struct file *file)
 	return file->f_op == &mp_object_fops ? file->private_data : NULL;
 }
 
+/*
+ * Temporary memory and private copies belong to the one mapping that made
+ * them: nobody opens them by name, and their last unmap ends their handle.
+ */
+static bool mp_object_mapped_once(struct mp_object *obj)
+{
+	return obj->temporary || obj->src;
+}
+
 /**
  * mp_object_may_open() - may the caller open this object by name?
  * @obj: the object
@@ -417,8 +426,7 @@ int mp_object_may_open(struct mp_object *obj, bool writable)
 	umode_t want = writable ? 06 : 04;
 	umode_t mode = obj->mode;
 
-	/* Nor are private copies: they belong to one mapping. */
-	if (obj->temporary || obj->src)
+	if (mp_object_mapped_once(obj))
 		return -ENOENT;
 	if (uid_eq(current_fsuid(), obj->uid))
 		mode >>= 6;
@@ -526,15 +534,13 @@ static void mp_object_terminate_retry(struct work_struct *work)
 {
 	struct mp_object *obj = container_of(to_delayed_work(work),
 					     struct mp_object, term_retry);
-
 	bool forget = false;
 
 	mutex_lock(&obj->mutex);
 	/* Mapped again, made cacheable or dead since: not due any more. */
 	if (mp_object_terminate_due_locked(obj)) {
 		mp_object_terminate_locked(obj);
-		/* Mapped once, as mp_object_unmap() says: the handle goes. */
-		forget = obj->state == MP_IDLE && (obj->temporary || obj->src);
+		forget = obj->state == MP_IDLE && mp_object_mapped_once(obj);
 	}
 	mutex_unlock(&obj->mutex);
 	if (forget)
@@ -737,7 +743,7 @@ void mp_object_unmap(struct mp_object *obj)
 	 * Decided under the mutex: temporary memory is attached to the
 	 * default manager under it, and never once nothing maps it.
 	 */
-	forget = last && obj->mgr && (obj->temporary || obj->src) &&
+	forget = last && obj->mgr && mp_object_mapped_once(obj) &&
 		 !mp_object_terminate_due_locked(obj);
 	mutex_unlock(&obj->mutex);
 	if (!last)
