@@ -11,7 +11,7 @@ ip link set lo up
 ip addr add "$ip/24" dev eth0
 ip link set eth0 up
 mkdir -p /run
-$T/mempager-dsm -m "$role" >/tmp/dsm.log 2>&1 &
+$T/mempager-dsm -m "$role" -l 10000 >/tmp/dsm.log 2>&1 &
 dpid=$!
 for _ in $(seq 100); do [ -S /run/mempager-dsm.sock ] && break; sleep 0.1; done
 [ "$role" = a ] && $T/mempager-dsm create demo 64K && $T/mempager-dsm create text 64K

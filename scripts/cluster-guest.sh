@@ -20,7 +20,9 @@ DEBUG=${7:-}	# "v": trace the daemon; "v1": and stop after test 1;
 		# "bench-r0": the same without WAIT (mempager-dsm -r 0)
 vflag=
 case "$DEBUG" in v*) vflag=-v ;; bench-r0) vflag="-r 0" ;; esac
-LEASE=3000
+# Longer than a failover of the store (cluster-node-timeout 2000 ms and an
+# election), or a failover would lapse every lease (Documentation/cluster.rst).
+LEASE=10000
 FAULT_T=20000
 
 n=0
@@ -68,7 +70,7 @@ bar() {
 mkdir -p /run
 t daemon_starts start_daemon
 if [ "$role" = a ]; then
-	for r in ctr:64K ctr64:64K rec:16M kill:256K rec4:16M text:64K bench:8M; do
+	for r in ctr:64K ctr64:64K rec:16M kill:256K part:4K rec4:16M text:64K bench:8M; do
 		$T/mempager-dsm create "${r%%:*}" "${r#*:}"
 	done
 fi
@@ -161,6 +163,25 @@ else
 	t kill_a_goes_on [ $rc = 0 ]
 	t kill_a_writes_after_lease $T/dsm-test fill kill 0x5a 64
 	bar k3
+fi
+
+# (3b) A cut off from the store for twice its lease while its kernel holds
+# a page writable: B takes the page over, and once back A must see B's
+# data, not its own stale copy (A's daemon fenced itself in time).
+bar p0
+if [ "$role" = a ]; then
+	t part_a_writes $T/dsm-test fill part 0x61 1
+	bar p1
+	ip link set eth0 down
+	sleep $((2 * LEASE / 1000))
+	ip link set eth0 up
+	bar p2
+	t part_a_sees_b_after_its_lease $T/dsm-test checkfill part 0x62 1
+else
+	bar p1
+	sleep $((LEASE / 1000 + 2))	# A's lease lapses meanwhile
+	t part_b_takes_over $T/dsm-test fill part 0x62 1
+	bar p2
 fi
 
 # (4) kill the Redis master of a region mid-run (the host does, once both

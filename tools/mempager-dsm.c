@@ -13,14 +13,18 @@
  * and region (their inbox) and answer on a list per request (its ack).
  * Liveness is a lease: the key alive:<machine> of each region, refreshed
  * by a heartbeat; a holder whose lease lapsed is dropped from the
- * directory, its unwritten changes lost. A fault not served within the
- * fault timeout gets data_error (SIGBUS).
+ * directory, its unwritten changes lost. A daemon fences itself: before
+ * its own lease can have lapsed in the store, it takes every right on the
+ * region back from its kernel (the fence thread), so that no stale page
+ * stays readable or writable here once another machine may take it. A
+ * fault not served within the fault timeout gets data_error (SIGBUS).
  *
  * Threads: the receiver (main) reads the kernel's messages and answers
  * init, data_return, lock_completed, synchronize and terminate itself;
  * workers serve data_request and data_unlock; one inbox thread per region
- * flushes pages for the other machines; a heartbeat; a socket thread hands
- * object fds to local applications (dsm_client.h).
+ * flushes pages for the other machines and one renews its lease (the
+ * heartbeat); the fence; a socket thread hands object fds to local
+ * applications (dsm_client.h).
  *
  * Locking: a region's page mutex (pg_lock[n]) is held from a directory
  * change to the kernel call that makes it true locally (supply, unlock,
@@ -70,7 +74,9 @@ struct region {
 	unsigned char *flushing, *flush_done;	/* under lock */
 	unsigned char **flush_data;		/* under lock */
 	unsigned char **unsaved;		/* flushed, not yet stored: pg_lock */
-	pthread_t inbox;
+	atomic_llong lease_until;		/* our alive key lives until then */
+	atomic_bool fenced;			/* pages taken back since renewed */
+	pthread_t inbox, heartbeat;
 };
 
 struct work {
@@ -118,8 +124,12 @@ static void dlog(const char *fmt, ...)
  * pg (the page). ARGV[1] this machine, ARGV[2] the alive key prefix.
  * A holder is live while its alive key exists.
  */
-/* Register a read copy: {0, data} or {1, owner}. */
+/*
+ * Register a read copy: {0, data}, {1, owner}, or {3, 'lease'} when this
+ * machine's own lease lapsed (it must not take rights until renewed).
+ */
 static const char READ_LUA[] =
+	"if redis.call('EXISTS', ARGV[2] .. ARGV[1]) == 0 then return {3, 'lease'} end\n"
 	"local o = redis.call('HGET', KEYS[1], 'owner')\n"
 	"if o and o ~= ARGV[1] then\n"
 	"  if redis.call('EXISTS', ARGV[2] .. o) == 1 then return {1, o} end\n"
@@ -130,9 +140,10 @@ static const char READ_LUA[] =
 
 /*
  * Take ownership: {0, ver[, data]} (no data when ARGV[3] is 1 and this
- * machine holds a copy), {1, owner} or {2, reader...}.
+ * machine holds a copy), {1, owner}, {2, reader...} or {3, 'lease'}.
  */
 static const char WRITE_LUA[] =
+	"if redis.call('EXISTS', ARGV[2] .. ARGV[1]) == 0 then return {3, 'lease'} end\n"
 	"local o = redis.call('HGET', KEYS[1], 'owner')\n"
 	"if o and o ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. o) == 1 then\n"
 	"  return {1, o}\n"
@@ -210,9 +221,11 @@ static int wait_replicas(struct region *rg, int timeout_ms)
 	do {
 		long long left = deadline - tool_now_ms();
 		int slice = left > 1000 ? 1000 : left > 10 ? (int)left : 10;
+		/* The network's share of the call: 2 s, within @timeout_ms. */
+		long long net = left - slice > 2000 ? 2000 : left - slice;
 
-		r = dsm_cmdf(d.store, &conn, rg->slot, slice + 2000, "WAIT %d %d",
-			     d.replicas, slice);
+		r = dsm_cmdf(d.store, &conn, rg->slot, slice + (net > 0 ? (int)net : 0) + 100,
+			     "WAIT %d %d", d.replicas, slice);
 		ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= d.replicas;
 		if (r)
 			freeReplyObject(r);
@@ -227,6 +240,38 @@ static int wait_replicas(struct region *rg, int timeout_ms)
 static long long left_ms(long long deadline)
 {
 	return deadline - tool_now_ms();
+}
+
+/*
+ * Whether this machine may hold rights on @rg's pages now: its alive key
+ * was set (and is on a replica) at a time t, so it lives in the store at
+ * least until t + lease; a quarter of the lease is left for the fence to
+ * take the pages back before then.
+ */
+static bool lease_held(struct region *rg)
+{
+	return tool_now_ms() < atomic_load(&rg->lease_until) - d.lease_ms / 4;
+}
+
+/* Renew this machine's lease on @rg: 0, or -1 (not renewed). */
+static int lease_renew(struct region *rg, int timeout_ms)
+{
+	long long sent = tool_now_ms();
+	redisReply *r = dsm_cmdf(d.store, &conn, rg->slot, timeout_ms,
+				 "SET dsm:{%s}:alive:%s %s PX %d", rg->name,
+				 d.machine, d.incarnation, d.lease_ms);
+	bool ok = r && r->type == REDIS_REPLY_STATUS;
+
+	if (!r || !ok)
+		fprintf(stderr, PROG ": %s: lease not renewed: %s\n", rg->name,
+			r ? (r->type == REDIS_REPLY_ERROR ? r->str : "bad answer") : conn.err);
+	if (r)
+		freeReplyObject(r);
+	/* A renewal a failover could lose does not count. */
+	if (!ok || wait_replicas(rg, timeout_ms))
+		return -1;
+	atomic_store(&rg->lease_until, sent + d.lease_ms);
+	return 0;
 }
 
 static char zero_page[65536];
@@ -249,6 +294,9 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 		 (unsigned long)++d.nonce);
 	snprintf(ackkey, sizeof(ackkey), "dsm:{%s}:ack:%s", rg->name, nonce);
 	while (left_ms(deadline) > 0) {
+		/* Under pg_lock, a call to the store lasts at most a lease/8. */
+		int call_ms = (int)(left_ms(deadline) < d.lease_ms / 8 ?
+				    left_ms(deadline) : d.lease_ms / 8);
 		redisReply *r, *data = NULL;
 		long long code;
 		size_t i;
@@ -256,7 +304,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 		pthread_mutex_lock(&rg->pg_lock[n]);
 		if (rg->unsaved[n]) {
 			/* Our last version is not in the store yet: it goes first. */
-			if (write_back(rg, n, rg->unsaved[n], (int)left_ms(deadline))) {
+			if (write_back(rg, n, rg->unsaved[n], call_ms)) {
 				pthread_mutex_unlock(&rg->pg_lock[n]);
 				continue;
 			}
@@ -269,7 +317,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 			return 0;
 		}
 		r = script(rg, write ? WRITE_LUA : READ_LUA, n, unlock ? "1" : "0",
-			   1, (int)left_ms(deadline));
+			   1, call_ms);
 		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
 		    r->element[0]->type != REDIS_REPLY_INTEGER) {
 			pthread_mutex_unlock(&rg->pg_lock[n]);
@@ -282,14 +330,27 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 			continue;
 		}
 		code = r->element[0]->integer;
+		if (code == 3 || (code == 0 && !lease_held(rg))) {
+			/* Our lease lapsed: no right until the heartbeat renews it. */
+			pthread_mutex_unlock(&rg->pg_lock[n]);
+			freeReplyObject(r);
+			usleep(50000);
+			continue;
+		}
 		if (code == 0) {
 			kern_return_t kr;
 
-			if (wait_replicas(rg, (int)(left_ms(deadline) > 0 ? left_ms(deadline) : 1))) {
+			if (wait_replicas(rg, call_ms)) {
 				pthread_mutex_unlock(&rg->pg_lock[n]);
 				freeReplyObject(r);
 				fprintf(stderr, PROG ": %s page %zu: no replica acknowledged\n",
 					rg->name, n);
+				continue;
+			}
+			if (!lease_held(rg)) {
+				/* It lapsed while we waited: the fence may be done. */
+				pthread_mutex_unlock(&rg->pg_lock[n]);
+				freeReplyObject(r);
 				continue;
 			}
 			data = write ? (r->elements > 2 ? r->element[2] : NULL) : r->element[1];
@@ -463,13 +524,58 @@ static int write_back(struct region *rg, size_t n, const void *data,
 }
 
 /*
+ * Take page @n of @rg back from the kernel (flush, dirty data returned):
+ * its data if it was modified, else NULL. Under pg_lock[n].
+ */
+static unsigned char *flush_local(struct region *rg, size_t n)
+{
+	long long deadline = tool_now_ms() + 5000;
+	unsigned char *data;
+	struct timespec ts;
+	kern_return_t kr;
+
+	rg->state[n] = ST_NONE;
+	if (!rg->inited) {
+		dlog("%s page %zu: flush: object not initialised", rg->name, n);
+		return NULL;
+	}
+	pthread_mutex_lock(&rg->lock);
+	rg->flushing[n] = 1;
+	rg->flush_done[n] = 0;
+	pthread_mutex_unlock(&rg->lock);
+	dlog("%s page %zu: lock_request flush", rg->name, n);
+	kr = memory_object_lock_request(rg->control, n * d.ps, d.ps,
+					MEMORY_OBJECT_RETURN_DIRTY, 1,
+					VM_PROT_NONE, 1);
+	pthread_mutex_lock(&rg->lock);
+	while (!kr && !rg->flush_done[n] && tool_now_ms() < deadline) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&rg->cond, &rg->lock, &ts);
+	}
+	rg->flushing[n] = 0;
+	data = rg->flush_data[n];
+	rg->flush_data[n] = NULL;
+	dlog("%s page %zu: flush: %s, %s, %s", rg->name, n,
+	     mach_error_string(kr),
+	     rg->flush_done[n] ? "completed" : "NOT COMPLETED",
+	     data ? "dirty" : "clean");
+	pthread_mutex_unlock(&rg->lock);
+	return data;
+}
+
+/*
  * Another machine wants page @n: flush it, write it back, release it (to
  * @writer, when it wants to write).
  */
 static void flush_page(struct region *rg, size_t n, const char *nonce,
 		       const char *writer)
 {
-	unsigned char *data = NULL;
+	unsigned char *data;
 	redisReply *r;
 	long long held;
 
@@ -498,42 +604,8 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 		usleep((d.hold_ms - held) * 1000);
 		pthread_mutex_lock(&rg->pg_lock[n]);
 	}
-	if (rg->inited) {
-		long long deadline = tool_now_ms() + 5000;
-		struct timespec ts;
-		kern_return_t kr;
-
-		pthread_mutex_lock(&rg->lock);
-		rg->flushing[n] = 1;
-		rg->flush_done[n] = 0;
-		pthread_mutex_unlock(&rg->lock);
-		dlog("%s page %zu: lock_request flush", rg->name, n);
-		kr = memory_object_lock_request(rg->control, n * d.ps, d.ps,
-						MEMORY_OBJECT_RETURN_DIRTY, 1,
-						VM_PROT_NONE, 1);
-		pthread_mutex_lock(&rg->lock);
-		while (!kr && !rg->flush_done[n] && tool_now_ms() < deadline) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 50000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&rg->cond, &rg->lock, &ts);
-		}
-		rg->flushing[n] = 0;
-		data = rg->flush_data[n];
-		rg->flush_data[n] = NULL;
-		dlog("%s page %zu: flush: %s, %s, %s", rg->name, n,
-		     mach_error_string(kr),
-		     rg->flush_done[n] ? "completed" : "NOT COMPLETED",
-		     data ? "dirty" : "clean");
-		pthread_mutex_unlock(&rg->lock);
-	} else {
-		dlog("%s page %zu: flush: object not initialised", rg->name, n);
-	}
+	data = flush_local(rg, n);
 	d.flushes++;
-	rg->state[n] = ST_NONE;
 	/* A page flushed before whose write-back failed goes first. */
 	if (!data) {
 		data = rg->unsaved[n];
@@ -602,7 +674,90 @@ static void *inbox(void *arg)
 	return NULL;
 }
 
+/*
+ * Write back the pages the fence took (while this machine is still their
+ * owner) for at most @timeout_ms, stopping at the first failure: the
+ * number left, for the next heartbeat.
+ */
+static size_t store_unsaved(struct region *rg, int timeout_ms)
+{
+	long long deadline = tool_now_ms() + timeout_ms;
+	size_t n, left = 0;
+
+	for (n = 0; n < rg->npages; n++) {
+		pthread_mutex_lock(&rg->pg_lock[n]);
+		if (rg->unsaved[n]) {
+			if (!left && left_ms(deadline) > 0 &&
+			    !write_back(rg, n, rg->unsaved[n], (int)left_ms(deadline))) {
+				free(rg->unsaved[n]);
+				rg->unsaved[n] = NULL;
+			} else {
+				left++;
+			}
+		}
+		pthread_mutex_unlock(&rg->pg_lock[n]);
+	}
+	return left;
+}
+
+/*
+ * Renew this machine's lease on @arg (a region) every quarter of a lease;
+ * once renewed after a fence, store what the fence took.
+ */
 static void *heartbeat(void *arg)
+{
+	struct region *rg = arg;
+	bool unsaved = false;
+
+	for (;;) {
+		if (!lease_renew(rg, d.lease_ms / 4)) {
+			if (atomic_exchange(&rg->fenced, false))
+				unsaved = true;
+			if (unsaved)
+				unsaved = store_unsaved(rg, d.lease_ms / 4) > 0;
+		}
+		usleep(d.lease_ms / 4 * 1000);
+	}
+	return NULL;
+}
+
+/*
+ * The fence: once a region's lease may lapse (lease_held() false), take
+ * every page this machine holds back from its kernel, keeping modified
+ * ones to write back while this machine is still their owner. Faults
+ * grant nothing until the lease is renewed, so one pass over every page
+ * per lapse does; a page whose lock a fault holds (talking to the store,
+ * at most a lease/8 a call) is left for the next pass, not waited for.
+ * Returns the number of pages left.
+ */
+static size_t fence_region(struct region *rg)
+{
+	size_t n, count = 0, busy = 0;
+
+	for (n = 0; n < rg->npages; n++) {
+		unsigned char *data;
+
+		if (pthread_mutex_trylock(&rg->pg_lock[n])) {
+			busy++;
+			continue;
+		}
+		if (rg->state[n] != ST_NONE) {
+			data = flush_local(rg, n);
+			if (data) {
+				free(rg->unsaved[n]);
+				rg->unsaved[n] = data;
+			}
+			count++;
+		}
+		pthread_mutex_unlock(&rg->pg_lock[n]);
+	}
+	if (count || !busy)
+		fprintf(stderr, PROG ": %s: lease lapsing, %zu pages taken back\n",
+			rg->name, count);
+	return busy;
+}
+
+static void *fence(void *arg)
 {
 	(void)arg;
 	for (;;) {
@@ -613,19 +768,12 @@ static void *heartbeat(void *arg)
 		pthread_mutex_unlock(&d.lock);
 		for (i = 0; i < n; i++) {
 			struct region *rg = d.regions[i];
-			redisReply *r = dsm_cmdf(d.store, &conn, rg->slot,
-						 d.lease_ms / 3,
-						 "SET dsm:{%s}:alive:%s %s PX %d",
-						 rg->name, d.machine,
-						 d.incarnation, d.lease_ms);
 
-			if (!r)
-				fprintf(stderr, PROG ": %s: lease not renewed: %s\n",
-					rg->name, conn.err);
-			else
-				freeReplyObject(r);
+			if (!lease_held(rg) && !atomic_load(&rg->fenced) &&
+			    !fence_region(rg))
+				atomic_store(&rg->fenced, true);
 		}
-		usleep(d.lease_ms / 3 * 1000);
+		usleep(d.lease_ms / 40 * 1000);
 	}
 	return NULL;
 }
@@ -692,10 +840,7 @@ static struct region *region_open(const char *name, char *err, size_t errlen)
 		pthread_mutex_init(&rg->pg_lock[i], NULL);
 	pthread_mutex_init(&rg->lock, NULL);
 	pthread_cond_init(&rg->cond, NULL);
-	r = dsm_cmdf(d.store, &conn, rg->slot, 5000, "SET dsm:{%s}:alive:%s %s PX %d",
-		     rg->name, d.machine, d.incarnation, d.lease_ms);
-	if (r)
-		freeReplyObject(r);
+	lease_renew(rg, 5000);
 	/*
 	 * Under d.lock from the object's creation to its registration: the
 	 * receiver looks the object of its init message up under it.
@@ -716,6 +861,7 @@ static struct region *region_open(const char *name, char *err, size_t errlen)
 	d.regions[d.nregions++] = rg;
 	pthread_mutex_unlock(&d.lock);
 	pthread_create(&rg->inbox, NULL, inbox, rg);
+	pthread_create(&rg->heartbeat, NULL, heartbeat, rg);
 	dlog("region %s: %zu pages, object %u", name, rg->npages, rg->object);
 	return rg;
 nomem:
@@ -869,6 +1015,27 @@ static void receive(const struct mempager_msg *m, const void *data)
 	}
 }
 
+/*
+ * A failover takes cluster-node-timeout and an election (about a second);
+ * a lease shorter than that lapses in every failover, as if every machine
+ * had died: the directory stays coherent, but unwritten changes are lost.
+ */
+static void warn_short_lease(void)
+{
+	redisReply *r;
+
+	if (!dsm_store_is_cluster(d.store))
+		return;
+	r = dsm_cmdf(d.store, &conn, 0, 5000, "CONFIG GET cluster-node-timeout");
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    d.lease_ms < atoi(r->element[1]->str) + 2000)
+		fprintf(stderr, PROG ": warning: a lease of %d ms is shorter than a failover (cluster-node-timeout %s ms + 2000)\n",
+			d.lease_ms, r->element[1]->str);
+	if (r)
+		freeReplyObject(r);
+}
+
 static int serve(void)
 {
 	static struct mempager_msg msgs[64];
@@ -894,7 +1061,7 @@ static int serve(void)
 	pthread_cond_init(&d.work_cond, NULL);
 	for (i = 0; i < d.nworkers; i++)
 		pthread_create(&t, NULL, worker, NULL);
-	pthread_create(&t, NULL, heartbeat, NULL);
+	pthread_create(&t, NULL, fence, NULL);
 	pthread_create(&t, NULL, clients, &ls);
 	fprintf(stderr, PROG ": machine %s serving on %s (store %s, %s)\n",
 		d.machine, d.sock, d.seeds,
@@ -966,7 +1133,8 @@ static void usage(FILE *f)
 		"  -s SEEDS     store nodes, HOST:PORT[,HOST:PORT...] (or $DSM_STORE)\n"
 		"  -m MACHINE   this machine's name in the directory (default: hostname)\n"
 		"  -S SOCKET    the local socket (default " DSM_DEFAULT_SOCKET ")\n"
-		"  -l MS        the lease of a machine's rights (default 3000)\n"
+		"  -l MS        the lease of a machine's rights (default 3000; longer\n"
+		"               than a failover of the store)\n"
 		"  -t MS        fault timeout: past it a fault gets SIGBUS (default 10000)\n"
 		"  -r N         replicas a write must reach (WAIT) before it counts\n"
 		"               (default 1; 0: none, not safe across failover)\n"
@@ -1031,5 +1199,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	warn_short_lease();
 	return serve();
 }
