@@ -175,6 +175,10 @@ if [ "$role" = a ]; then
 	ip link set eth0 down
 	sleep $((2 * LEASE / 1000))
 	ip link set eth0 up
+	for _ in $(seq 50); do	# until the store answers again
+		$T/dsm-test get bar:p1 >/dev/null 2>&1 && break
+		sleep 0.2
+	done
 	bar p2
 	t part_a_sees_b_after_its_lease $T/dsm-test checkfill part 0x62 1
 else
