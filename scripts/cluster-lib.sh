@@ -97,6 +97,14 @@ cluster_setup() {
 			sleep 0.1
 		done
 	done
+	# Every master has its replica in sync, or the first WAITs time out.
+	for port in $CLUSTER_PORTS; do
+		for _ in $(seq 100); do
+			cluster_rcli "$port" info replication 2>/dev/null |
+				grep -Eq '^(connected_slaves:1|master_link_status:up)' && break
+			sleep 0.1
+		done
+	done
 }
 
 # The port of the master serving slot SLOT (from CLUSTER NODES).

@@ -54,6 +54,12 @@ mine=$("$build/tools/dsm-unit" -k $keys | tr '\n' ' ')
 theirs=$(for k in $keys; do cluster_rcli 7001 cluster keyslot "$k"; done | tr '\n' ' ')
 [ "$mine" = "$theirs" ] && result ok "key slots match CLUSTER KEYSLOT ($mine)" ||
 	result not-ok "key slots match CLUSTER KEYSLOT: $mine vs $theirs"
+if nsx "$build/tools/dsm-unit" -w "$CLUSTER_STORE" >>"$build/cluster-unit.log"; then
+	result ok "dsm-unit -w (a command and its WAIT in one round trip)"
+else
+	result not-ok "dsm-unit -w (a command and its WAIT in one round trip)"
+	cat "$build/cluster-unit.log"
+fi
 
 tests="$dir/tests"
 mkdir -p "$tests"

@@ -332,27 +332,35 @@ static int redirect_node(struct dsm_store *s, const char *msg, int moved)
 	return idx;
 }
 
+/*
+ * Run @cmd on the node of @slot, following redirects; with @acked, WAIT
+ * for @replicas in the same round trip (*@acked: its answer, or -1).
+ */
 static redisReply *dsm_raw(struct dsm_store *s, struct dsm_conn *conn,
 			   unsigned int slot, const char *cmd, size_t len,
-			   int timeout_ms)
+			   int timeout_ms, int replicas, int *acked)
 {
 	long long deadline = dsm_now_ms() + timeout_ms;
-	int asking = -1, backoff = 20, redirects = 0;
+	int asking = -1, moved_to = -1, backoff = 20, redirects = 0;
 
 	conn->err[0] = 0;
 	for (;;) {
 		long long left = deadline - dsm_now_ms();
-		redisReply *r = NULL;
+		redisReply *r = NULL, *w = NULL;
 		struct timeval tv;
 		int idx;
 
+		if (acked)
+			*acked = -1;
 		if (left <= 0) {
 			if (!conn->err[0])
 				snprintf(conn->err, sizeof(conn->err), "timed out");
 			return NULL;
 		}
-		if (asking >= 0) {
-			idx = asking;
+		if (asking >= 0 || moved_to >= 0) {
+			/* A redirect names the node: go there, whatever @slot says. */
+			idx = asking >= 0 ? asking : moved_to;
+			moved_to = -1;
 		} else {
 			pthread_mutex_lock(&s->lock);
 			idx = s->slot_node[slot & (DSM_SLOTS - 1)];
@@ -374,6 +382,10 @@ static redisReply *dsm_raw(struct dsm_store *s, struct dsm_conn *conn,
 		if (asking >= 0)
 			redisAppendCommand(conn->c, "ASKING");
 		redisAppendFormattedCommand(conn->c, cmd, len);
+		/* WAIT's own timeout leaves the network a tenth of what is left. */
+		if (acked)
+			redisAppendCommand(conn->c, "WAIT %d %lld", replicas,
+					   left > 10 ? left * 9 / 10 : 1);
 		if (asking >= 0) {
 			if (redisGetReply(conn->c, (void **)&r) != REDIS_OK)
 				goto io_error;
@@ -382,6 +394,15 @@ static redisReply *dsm_raw(struct dsm_store *s, struct dsm_conn *conn,
 		}
 		if (redisGetReply(conn->c, (void **)&r) != REDIS_OK)
 			goto io_error;
+		if (acked && redisGetReply(conn->c, (void **)&w) != REDIS_OK) {
+			freeReplyObject(r);
+			goto io_error;
+		}
+		if (w) {
+			if (w->type == REDIS_REPLY_INTEGER)
+				*acked = (int)w->integer;
+			freeReplyObject(w);
+		}
 		asking = -1;
 		if (r->type != REDIS_REPLY_ERROR)
 			return r;
@@ -395,7 +416,9 @@ static redisReply *dsm_raw(struct dsm_store *s, struct dsm_conn *conn,
 				freeReplyObject(r);
 				return NULL;
 			}
-			if (!moved)
+			if (moved)
+				moved_to = idx;
+			else
 				asking = idx;
 			freeReplyObject(r);
 			continue;
@@ -449,7 +472,26 @@ redisReply *dsm_cmd(struct dsm_store *s, struct dsm_conn *conn,
 		snprintf(conn->err, sizeof(conn->err), "out of memory");
 		return NULL;
 	}
-	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms);
+	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms, 0, NULL);
+	free(cmd);
+	return r;
+}
+
+redisReply *dsm_cmd_wait(struct dsm_store *s, struct dsm_conn *conn,
+			 unsigned int slot, int argc, const char **argv,
+			 const size_t *lens, int timeout_ms, int replicas,
+			 int *acked)
+{
+	char *cmd;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	redisReply *r;
+
+	*acked = -1;
+	if (len < 0) {
+		snprintf(conn->err, sizeof(conn->err), "out of memory");
+		return NULL;
+	}
+	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms, replicas, acked);
 	free(cmd);
 	return r;
 }
@@ -469,7 +511,7 @@ redisReply *dsm_cmdf(struct dsm_store *s, struct dsm_conn *conn,
 		snprintf(conn->err, sizeof(conn->err), "bad command");
 		return NULL;
 	}
-	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms);
+	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms, 0, NULL);
 	free(cmd);
 	return r;
 }

@@ -59,6 +59,16 @@ redisReply *dsm_cmd(struct dsm_store *s, struct dsm_conn *conn,
 		    const size_t *lens, int timeout_ms);
 
 /*
+ * dsm_cmd(), then in the same round trip WAIT @replicas (for at most 9/10
+ * of what is left of @timeout_ms): *@acked is how many replicas have this
+ * connection's writes, or -1 when unknown (no answer, or a redirect).
+ */
+redisReply *dsm_cmd_wait(struct dsm_store *s, struct dsm_conn *conn,
+			 unsigned int slot, int argc, const char **argv,
+			 const size_t *lens, int timeout_ms, int replicas,
+			 int *acked);
+
+/*
  * The same with hiredis's format: %s, %b, and integer conversions with the
  * h, hh, l and ll modifiers only (no %zu: it garbles the arguments).
  */

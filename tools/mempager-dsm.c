@@ -170,9 +170,10 @@ static const char WB_LUA[] =
 	"return 1\n";
 
 /*
- * Give up every right on a page. An owner hands the page to the machine
- * that asked to write it (ARGV[3]), so that its fault is served next and
- * a busy local writer cannot starve it.
+ * Give up every right on a page and answer the request (push to its ack
+ * list ARGV[4], which lives ARGV[5] ms). An owner hands the page to the
+ * machine that asked to write it (ARGV[3]), so that its fault is served
+ * next and a busy local writer cannot starve it.
  */
 static const char RELEASE_LUA[] =
 	"redis.call('SREM', KEYS[2], ARGV[1])\n"
@@ -180,29 +181,46 @@ static const char RELEASE_LUA[] =
 	"  if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[3])\n"
 	"  else redis.call('HDEL', KEYS[1], 'owner') end\n"
 	"end\n"
+	"redis.call('RPUSH', ARGV[4], 1)\n"
+	"redis.call('PEXPIRE', ARGV[4], ARGV[5])\n"
 	"return 1\n";
 
 static __thread struct dsm_conn conn = { .node = -1 };
 
-/* Run a directory script on page @n of @rg; @data (a page) is ARGV[3]. */
+/*
+ * Run a directory script on page @n of @rg; @data (a page) is ARGV[3];
+ * with @nonce, ARGV[4] is its ack list and ARGV[5] the list's life in ms.
+ * With @acked, WAIT for d.replicas in the same round trip: *@acked is how
+ * many replicas have this connection's writes (-1: unknown).
+ */
 static redisReply *script(struct region *rg, const char *lua, size_t n,
-			  const char *arg3, size_t arg3len, int timeout_ms)
+			  const char *arg3, size_t arg3len, const char *nonce,
+			  int timeout_ms, int *acked)
 {
-	char dir[128], rd[128], pg[128], alive[128];
-	const char *argv[10] = { "EVAL", lua, "3", dir, rd, pg, d.machine, alive,
-				 arg3 ? arg3 : "" };
-	size_t lens[10];
-	int i, argc = 9;
+	char dir[128], rd[128], pg[128], alive[128], ack[200], life[24];
+	const char *argv[11] = { "EVAL", lua, "3", dir, rd, pg, d.machine, alive,
+				 arg3 ? arg3 : "", ack, life };
+	size_t lens[11];
+	int i, argc = nonce ? 11 : 9;
 
 	snprintf(dir, sizeof(dir), "dsm:{%s}:dir:%zu", rg->name, n);
 	snprintf(rd, sizeof(rd), "dsm:{%s}:rd:%zu", rg->name, n);
 	snprintf(pg, sizeof(pg), "dsm:{%s}:pg:%zu", rg->name, n);
 	snprintf(alive, sizeof(alive), "dsm:{%s}:alive:", rg->name);
+	snprintf(ack, sizeof(ack), "dsm:{%s}:ack:%s", rg->name, nonce ? nonce : "");
+	snprintf(life, sizeof(life), "%d", 2 * d.fault_ms);
 	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if (arg3)
 		lens[8] = arg3len;
-	return dsm_cmd(d.store, &conn, rg->slot, argc, argv, lens, timeout_ms);
+	if (!acked)
+		return dsm_cmd(d.store, &conn, rg->slot, argc, argv, lens, timeout_ms);
+	if (!d.replicas || !dsm_store_is_cluster(d.store)) {
+		*acked = d.replicas;
+		return dsm_cmd(d.store, &conn, rg->slot, argc, argv, lens, timeout_ms);
+	}
+	return dsm_cmd_wait(d.store, &conn, rg->slot, argc, argv, lens,
+			    timeout_ms, d.replicas, acked);
 }
 
 /*
@@ -299,6 +317,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 				    left_ms(deadline) : d.lease_ms / 8);
 		redisReply *r, *data = NULL;
 		long long code;
+		int acked;
 		size_t i;
 
 		pthread_mutex_lock(&rg->pg_lock[n]);
@@ -317,7 +336,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 			return 0;
 		}
 		r = script(rg, write ? WRITE_LUA : READ_LUA, n, unlock ? "1" : "0",
-			   1, call_ms);
+			   1, NULL, call_ms, &acked);
 		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
 		    r->element[0]->type != REDIS_REPLY_INTEGER) {
 			pthread_mutex_unlock(&rg->pg_lock[n]);
@@ -340,7 +359,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 		if (code == 0) {
 			kern_return_t kr;
 
-			if (wait_replicas(rg, call_ms)) {
+			if (acked < d.replicas && wait_replicas(rg, call_ms)) {
 				pthread_mutex_unlock(&rg->pg_lock[n]);
 				freeReplyObject(r);
 				fprintf(stderr, PROG ": %s page %zu: no replica acknowledged\n",
@@ -505,14 +524,17 @@ static void *worker(void *arg)
 static int write_back(struct region *rg, size_t n, const void *data,
 		      int timeout_ms)
 {
-	redisReply *r = script(rg, WB_LUA, n, data, d.ps, timeout_ms);
-	int ret = -1;
+	long long deadline = tool_now_ms() + timeout_ms;
+	int acked, ret = -1;
+	redisReply *r = script(rg, WB_LUA, n, data, d.ps, NULL, timeout_ms, &acked);
 
 	if (r && r->type == REDIS_REPLY_INTEGER) {
 		ret = 0;
 		if (r->integer == 1) {
 			d.writebacks++;
-			ret = wait_replicas(rg, timeout_ms);
+			if (acked < d.replicas)
+				ret = left_ms(deadline) > 0 ?
+				      wait_replicas(rg, (int)left_ms(deadline)) : -1;
 		}
 	} else {
 		fprintf(stderr, PROG ": %s page %zu: write-back: %s\n", rg->name, n,
@@ -629,18 +651,10 @@ static void flush_page(struct region *rg, size_t n, const char *nonce,
 	free(data);
 	rg->served[n] = h;
 	r = script(rg, RELEASE_LUA, n, strcmp(writer, "-") ? writer : "",
-		   strcmp(writer, "-") ? strlen(writer) : 0, d.fault_ms);
+		   strcmp(writer, "-") ? strlen(writer) : 0, nonce, d.fault_ms, NULL);
 	if (r)
 		freeReplyObject(r);
 	pthread_mutex_unlock(&rg->pg_lock[n]);
-	r = dsm_cmdf(d.store, &conn, rg->slot, d.fault_ms,
-		     "RPUSH dsm:{%s}:ack:%s 1", rg->name, nonce);
-	if (r)
-		freeReplyObject(r);
-	r = dsm_cmdf(d.store, &conn, rg->slot, d.fault_ms,
-		     "PEXPIRE dsm:{%s}:ack:%s %d", rg->name, nonce, 2 * d.fault_ms);
-	if (r)
-		freeReplyObject(r);
 	dlog("%s page %zu: released for %s", rg->name, n, nonce);
 }
 
