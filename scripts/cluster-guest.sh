@@ -77,7 +77,7 @@ fi
 bar created
 
 if [ "${DEBUG%-r0}" = bench ]; then
-	t bench $T/dsm-test bench bench "$role" 5 64
+	t bench $T/dsm-test bench bench "$role" 12 64
 	bar benchend
 	stop_daemon
 	exit $failed

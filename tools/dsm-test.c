@@ -23,6 +23,7 @@
  * when the check holds.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -347,6 +348,26 @@ static double bench_store(const char *region, int n, bool set)
  * pages b owns (ownership transfers); then read-fault throughput with 1, 2
  * and 4 threads. REGION needs 2 * ROUNDS * PAGES + 7 * PAGES pages.
  */
+/*
+ * The mean of @n per-round ratios with its 95% interval (Student's t: the
+ * rounds are few), against the issue's @goal.
+ */
+static void print_ratio(const char *what, const double *x, int n, double goal)
+{
+	static const double t975[] = { 0, 12.71, 4.30, 3.18, 2.78, 2.57, 2.45,
+		2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13 };
+	double m = 0, v = 0, h;
+	int i;
+
+	for (i = 0; i < n; i++)
+		m += x[i] / n;
+	for (i = 0; i < n; i++)
+		v += (x[i] - m) * (x[i] - m) / (n > 1 ? n - 1 : 1);
+	h = n > 1 ? t975[n - 1] * sqrt(v / n) : 0;
+	printf("# %s: %.2f [%.2f, %.2f] (95%%, %d rounds; goal <= %.1f)\n", what, m,
+	       m - h, m + h, n, goal);
+}
+
 static int bench(const char *region, const char *role, int rounds, size_t pages)
 {
 	volatile unsigned char *p = map_region(region);
@@ -396,24 +417,12 @@ static int bench(const char *region, const char *role, int rounds, size_t pages)
 	for (r = 0; r < rounds; r++)
 		printf("# %-6d %9.0f %9.0f %9.0f %9.0f %10.2f %13.2f\n", r, get[r], set[r],
 		       rd[r], xf[r], rd[r] / get[r], xf[r] / (get[r] + set[r]));
-	{
-		double lo1 = 1e9, hi1 = 0, lo2 = 1e9, hi2 = 0, m1 = 0, m2 = 0;
-
-		for (r = 0; r < rounds; r++) {
-			double a = rd[r] / get[r], b = xf[r] / (get[r] + set[r]);
-
-			m1 += a / rounds;
-			m2 += b / rounds;
-			lo1 = a < lo1 ? a : lo1;
-			hi1 = a > hi1 ? a : hi1;
-			lo2 = b < lo2 ? b : lo2;
-			hi2 = b > hi2 ? b : hi2;
-		}
-		printf("# read fault / GET: %.2f (min %.2f, max %.2f over rounds; goal <= 1.5)\n",
-		       m1, lo1, hi1);
-		printf("# transfer / (GET + SET): %.2f (min %.2f, max %.2f; goal <= 3)\n",
-		       m2, lo2, hi2);
+	for (r = 0; r < rounds; r++) {
+		rd[r] /= get[r];
+		xf[r] /= get[r] + set[r];
 	}
+	print_ratio("read fault / GET", rd, rounds, 1.5);
+	print_ratio("transfer / (GET + SET)", xf, rounds, 3);
 	/* Read-fault throughput with 1, 2 and 4 threads on fresh pages. */
 	for (threads = 1; threads <= 4; threads *= 2) {
 		struct bthread bt[4];
