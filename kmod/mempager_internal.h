@@ -115,7 +115,6 @@ struct mp_stats {
  * struct mp_object - a memory object
  * @ref: references: the manager's handle table, object fds, mappings,
  *	faults waiting, msync(2) calls, lookups
- * @rcu: frees the object after lookups by name are done with it
  * @name: system-wide name (index in the name table)
  * @handle: handle on the manager fd (0 for temporary memory)
  * @mgr: the manager (holds a reference), NULL for temporary memory
@@ -167,7 +166,6 @@ struct mp_stats {
  */
 struct mp_object {
 	struct kref ref;
-	struct rcu_head rcu;
 	u64 name;
 	u32 handle;
 	struct mp_manager *mgr;

@@ -6,11 +6,12 @@
  * Locking overview: mp_object.mutex protects an object's state (see struct
  * mp_object). mp_names has its own lock; lookups by name run under RCU and
  * take a reference with kref_get_unless_zero(), which is why objects are
- * freed with kfree_rcu(), by the release of the object's private file: the
- * file owns the memory and the object's last reference drops the file (see
- * mp_mapping_fops). The mapping count changes under the mutex from ->mmap,
- * ->open and ->close, i.e. with mmap_lock held: the mutex nests inside
- * mmap_lock and nothing here takes mmap_lock.
+ * freed after an RCU grace period, with their inode: the inode owns the
+ * memory, the object's private file holds the inode and the object's last
+ * reference drops the file (see mp_mapping_fops). The mapping count
+ * changes under the mutex from ->mmap, ->open and ->close, i.e. with
+ * mmap_lock held: the mutex nests inside mmap_lock and nothing here takes
+ * mmap_lock.
  */
 #include <linux/anon_inodes.h>
 #include <linux/capability.h>
@@ -99,22 +100,13 @@ static atomic64_t mp_last_control = ATOMIC64_INIT(0);
 
 /*
  * The object's private file: the vm_file of every mapping of the object.
- * It owns the object's memory, not the object: the object holds the file
- * until its last reference goes, and every mapping and an msync(2) in
- * progress hold it too, so that whatever a mapping's file reaches stays
- * valid. The memory is freed when the file is released.
+ * The object holds it until its last reference goes, and every mapping and
+ * an msync(2) in progress hold it too; the file holds the object's inode,
+ * which owns the object's memory (mp_fs_free_inode()). So whatever a
+ * mapping's file reaches stays valid.
  */
-static int mp_mapping_release(struct inode *inode, struct file *file)
-{
-	struct mp_object *obj = file->private_data;
-
-	kfree_rcu(obj, rcu);
-	return 0;
-}
-
 static const struct file_operations mp_mapping_fops = {
 	.owner = THIS_MODULE,
-	.release = mp_mapping_release,
 	.fsync = mp_fsync,
 };
 
@@ -132,13 +124,33 @@ static int mp_object_fd_release(struct inode *inode, struct file *file)
 /*
  * Every object has an inode of its own, so that its mappings share an
  * address_space that unmap_mapping_range() can reach: the inodes live on
- * a private pseudo filesystem, as DRM's do.
+ * a private pseudo filesystem, as DRM's do. Unlike alloc_anon_inode()'s,
+ * they are regular files of the object's size, hashed (fake) and on the
+ * superblock's list, as the page cache and writeback expect of an inode.
  */
 #define MEMPAGER_FS_MAGIC 0x6d706167	/* "mpag" */
 
+/* After an RCU grace period: name lookups run under RCU (mp_object_lookup). */
+static void mp_fs_free_inode(struct inode *inode)
+{
+	kfree(inode->i_private);
+	free_inode_nonrcu(inode);
+}
+
+static const struct super_operations mp_fs_ops = {
+	.statfs = simple_statfs,
+	.drop_inode = generic_delete_inode,
+	.free_inode = mp_fs_free_inode,
+};
+
 static int mp_fs_init_fs_context(struct fs_context *fc)
 {
-	return init_pseudo(fc, MEMPAGER_FS_MAGIC) ? 0 : -ENOMEM;
+	struct pseudo_fs_context *ctx = init_pseudo(fc, MEMPAGER_FS_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops = &mp_fs_ops;
+	return 0;
 }
 
 /* No .owner: the mount would pin the module; it is unmounted at exit. */
@@ -150,13 +162,29 @@ static struct file_system_type mp_fs_type = {
 
 static struct vfsmount *mp_mnt;
 
+static struct inode *mp_inode_create(struct mp_object *obj)
+{
+	struct inode *inode = new_inode(mp_mnt->mnt_sb);
+
+	if (!inode)
+		return NULL;
+	inode->i_ino = get_next_ino();
+	inode->i_mode = S_IFREG | 0600;
+	inode->i_uid = obj->uid;
+	inode->i_gid = obj->gid;
+	inode->i_flags |= S_PRIVATE;	/* no LSM hooks, as anon inodes */
+	i_size_write(inode, (loff_t)obj->npages << PAGE_SHIFT);
+	inode_fake_hash(inode);
+	return inode;
+}
+
 static struct file *mp_mapping_file_create(struct mp_object *obj)
 {
-	struct inode *inode = alloc_anon_inode(mp_mnt->mnt_sb);
+	struct inode *inode = mp_inode_create(obj);
 	struct file *file;
 
-	if (IS_ERR(inode))
-		return ERR_CAST(inode);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
 	/* The file's f_op reference, which __fput() drops (as anon_inodes). */
 	__module_get(THIS_MODULE);
 	file = alloc_file_pseudo(inode, mp_mnt, "[mempager]", O_RDWR,
@@ -166,6 +194,8 @@ static struct file *mp_mapping_file_create(struct mp_object *obj)
 		iput(inode);
 		return file;
 	}
+	/* From here on the inode owns the object's memory. */
+	inode->i_private = obj;
 	file->private_data = obj;
 	return file;
 }
@@ -244,7 +274,7 @@ struct mp_object *mp_object_create(struct mp_manager *mgr, u64 size,
 		goto out_uncharge;
 	}
 
-	/* From here on the file owns the memory: errors go through a put. */
+	/* From here on the inode owns the memory: errors go through a put. */
 	err = xa_alloc(&mp_names, &id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto out_put;
@@ -764,6 +794,6 @@ EXPORT_SYMBOL_IF_KUNIT(mp_object_unmap);
 void mp_objects_exit(void)
 {
 	WARN_ON(!xa_empty(&mp_names));
-	rcu_barrier();	/* kfree_rcu() of the last objects */
+	rcu_barrier();	/* mp_fs_free_inode() of the last objects */
 	kern_unmount(mp_mnt);
 }
