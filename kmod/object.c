@@ -130,10 +130,17 @@ static int mp_object_fd_release(struct inode *inode, struct file *file)
  */
 #define MEMPAGER_FS_MAGIC 0x6d706167	/* "mpag" */
 
-/* After an RCU grace period: name lookups run under RCU (mp_object_lookup). */
+/*
+ * After an RCU grace period: name lookups run under RCU (mp_object_lookup).
+ * The inode goes back to the kernel's inode cache, whose constructor runs
+ * once per slab object: evict() leaves a fake hash in place, and the next
+ * inode made from this memory (a pipe's, say) would look hashed, so that
+ * generic_drop_inode() keeps it cached for good. Unhash it here.
+ */
 static void mp_fs_free_inode(struct inode *inode)
 {
 	kfree(inode->i_private);
+	INIT_HLIST_NODE(&inode->i_hash);
 	free_inode_nonrcu(inode);
 }
 
