@@ -25,6 +25,8 @@ echo "machine $role: the counter after both added 50000: $($T/dsm-test read demo
 echo "machine $role: the shared text:"
 $T/dsm-test text text | sed 's/^/    /'
 [ "$($T/dsm-test read demo)" = 100000 ] && echo "ok 1 demo_total" || echo "not ok 1 demo_total"
+[ "$($T/dsm-test text text | grep -c '^hello from machine')" = 2 ] &&
+	echo "ok 2 demo_text_has_both_lines" || echo "not ok 2 demo_text_has_both_lines"
 $T/dsm-test barrier end 2
 kill $dpid
 wait $dpid 2>/dev/null

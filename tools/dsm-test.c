@@ -267,18 +267,32 @@ static int hammer(const char *region, size_t pages, int seconds)
 }
 
 /* The shared text: a NUL-terminated string at the start of the region. */
+/*
+ * A shared text: a length word, then the lines. Appending reserves its
+ * place with an atomic add on the length, so that two machines appending
+ * at once both keep their line (a plain strlen() and copy would let one
+ * overwrite the other, coherent memory or not).
+ */
 static int text(const char *region, const char *line)
 {
 	char *p = map_region(region);
-	size_t len = strnlen(p, map_size - 1);
+	_Atomic uint64_t *used = (_Atomic uint64_t *)p;
+	size_t room = map_size - sizeof(*used), n;
+	uint64_t off;
 
-	if (line && len + strlen(line) + 2 < map_size) {
-		memcpy(p + len, line, strlen(line));
-		p[len + strlen(line)] = '\n';
-		p[len + strlen(line) + 1] = 0;
-	} else if (!line) {
-		fwrite(p, 1, len, stdout);
+	if (!line) {
+		off = atomic_load(used);
+		fwrite(p + sizeof(*used), 1, off < room ? off : room, stdout);
+		return 0;
 	}
+	n = strlen(line);
+	off = atomic_fetch_add(used, n + 1);
+	if (off + n + 1 > room) {
+		fprintf(stderr, PROG ": %s: the text is full\n", region);
+		return 1;
+	}
+	memcpy(p + sizeof(*used) + off, line, n);
+	p[sizeof(*used) + off + n] = '\n';
 	return 0;
 }
 
