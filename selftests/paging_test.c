@@ -261,17 +261,27 @@ static unsigned char *map_aligned(int ofd, int prot)
 	return mmap((void *)a, NPAGES * PS, prot, MAP_SHARED | MAP_FIXED, ofd, 0);
 }
 
-/* Which pages of @p have a page table entry (mincore of a file mapping). */
+/*
+ * Which pages of @p have a page table entry: the present bit of
+ * /proc/self/pagemap (mincore() of a file mapping tells the page cache).
+ */
 static unsigned int mapped_mask(unsigned char *p)
 {
-	unsigned char vec[NPAGES];
+	uint64_t ent[NPAGES];
 	unsigned int mask = 0;
-	int i;
+	int fd, i;
 
-	if (mincore(p, NPAGES * PS, vec))
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
 		return ~0u;
+	if (pread(fd, ent, sizeof(ent), (uintptr_t)p / PS * sizeof(ent[0])) !=
+	    sizeof(ent)) {
+		close(fd);
+		return ~0u;
+	}
+	close(fd);
 	for (i = 0; i < NPAGES; i++)
-		mask |= (vec[i] & 1u) << i;
+		mask |= (unsigned int)(ent[i] >> 63) << i;
 	return mask;
 }
 
