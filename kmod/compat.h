@@ -8,6 +8,7 @@
 
 #include <linux/file.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -92,6 +93,24 @@ static inline int mp_shrinker_register(struct shrinker *s, const char *name)
 static inline void mp_shrinker_free(struct shrinker *s, bool registered)
 {
 	shrinker_free(s);
+}
+#endif
+
+/*
+ * Take a locked folio out of its page cache (truncate's way, unmapping it
+ * first): 6.8 made the page version a folio one.
+ */
+#ifdef MP_HAVE_ERROR_REMOVE_FOLIO
+static inline int mp_error_remove_folio(struct address_space *mapping,
+					struct folio *folio)
+{
+	return generic_error_remove_folio(mapping, folio);
+}
+#else
+static inline int mp_error_remove_folio(struct address_space *mapping,
+					struct folio *folio)
+{
+	return generic_error_remove_page(mapping, &folio->page);
 }
 #endif
 

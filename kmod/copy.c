@@ -40,9 +40,6 @@
 
 #include "mempager_internal.h"
 
-/* What a shadow entry points at: only its address matters. */
-static unsigned long mp_shadow __aligned(8);
-
 /**
  * mp_shadow_entry() - the entry meaning "use the original's page"
  *
@@ -50,7 +47,7 @@ static unsigned long mp_shadow __aligned(8);
  */
 void *mp_shadow_entry(void)
 {
-	return xa_tag_pointer(&mp_shadow, 3);
+	return xa_mk_value(MP_ENTRY_SHADOW);
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_shadow_entry);
 
@@ -62,7 +59,7 @@ EXPORT_SYMBOL_IF_KUNIT(mp_shadow_entry);
  */
 bool mp_entry_is_shadow(void *entry)
 {
-	return xa_pointer_tag(entry) == 3;
+	return xa_is_value(entry) && (xa_to_value(entry) & MP_ENTRY_SHADOW);
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_entry_is_shadow);
 
@@ -82,14 +79,18 @@ static int mp_copy_call_locked(struct mp_object *src, struct mp_object *copy,
 
 	/* Writes to the original now ask the manager first. */
 	xa_for_each_range(&src->pages, pgoff, entry, first, first + count - 1) {
-		struct page *page = entry;
+		struct page *page;
 
-		if (xa_pointer_tag(entry))
+		if (!mp_entry_is_page(entry))
+			continue;
+		page = mp_cache_get(src, pgoff);
+		if (WARN_ON_ONCE(!page))
 			continue;
 		lock_page(page);
-		mp_page_set_bits(page, MEMPAGER_PROT_WRITE,
+		mp_page_set_bits(src, pgoff, page, MEMPAGER_PROT_WRITE,
 				 MEMPAGER_PROT_WRITE);
 		unlock_page(page);
+		put_page(page);
 	}
 	return mp_post_locked(src, &msg);
 }
@@ -104,8 +105,8 @@ static int mp_copy_eager_locked(struct mp_object *src, struct mp_object *copy,
 				pgoff_t first, pgoff_t count)
 {
 	unsigned int max = READ_ONCE(mp_max_outstanding);
+	struct page *page, *orig;
 	unsigned long pgoff;
-	struct page *page;
 	pgoff_t end;
 	void *entry;
 	int err;
@@ -114,15 +115,19 @@ static int mp_copy_eager_locked(struct mp_object *src, struct mp_object *copy,
 		return 0;
 	end = first + min_t(pgoff_t, count, src->npages - first);
 	xa_for_each_range(&src->pages, pgoff, entry, first, end - 1) {
-		if (xa_pointer_tag(entry))
+		if (!mp_entry_is_page(entry))
 			continue;
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		page = mp_page_copy(entry, GFP_KERNEL);
+		orig = mp_cache_get(src, pgoff);
+		if (WARN_ON_ONCE(!orig))
+			continue;
+		page = mp_page_copy(orig, GFP_KERNEL);
+		put_page(orig);
 		if (!page)
 			return -ENOMEM;
 		mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
-		err = mp_cache_store_locked(copy, pgoff - first, page);
+		err = mp_cache_store_locked(copy, pgoff - first, page, 0);
 		mutex_unlock(&copy->mutex);
 		if (err) {
 			put_page(page);
@@ -248,44 +253,55 @@ bool mp_copy_from_source(struct mp_object *copy, pgoff_t pgoff)
 /**
  * mp_copy_page_locked() - the page a fault on a copy maps
  * @src: the original, its mutex held
- * @page: the original's resident page
+ * @page: the original's resident page, with a reference of the caller's,
+ *	which this takes over
  * @copy: the copy
  * @cpgoff: the page in the copy
  *
- * Return: the copy's own page when it has one (pushed, or copied now for a
- * CALL copy), else @page; ERR_PTR(-EAGAIN) when the copy's manager now
- * answers for the page itself, ERR_PTR(-ENOMEM).
+ * Return: with a reference, the copy's own page when it has one (pushed, or
+ * copied now for a CALL copy), else @page; ERR_PTR(-EAGAIN) when the copy's
+ * manager now answers for the page itself, ERR_PTR(-ENOMEM).
  */
 struct page *mp_copy_page_locked(struct mp_object *src, struct page *page,
 				 struct mp_object *copy, pgoff_t cpgoff)
 {
-	struct page *own;
+	struct page *own = NULL;
 	void *entry;
-	int err;
+	int err = 0;
 
 	lockdep_assert_held(&src->mutex);
 	mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
 	entry = xa_load(&copy->pages, cpgoff);
-	if (entry && !xa_pointer_tag(entry)) {
-		page = entry;
-	} else if (copy->mgr) {
+	if (!mp_entry_is_page(entry) && copy->mgr) {
 		if (!mp_entry_is_shadow(entry)) {
-			page = ERR_PTR(-EAGAIN);
+			err = -EAGAIN;
 			goto out_unlock;
 		}
 		own = mp_page_copy(page, GFP_KERNEL);
-		err = own ? mp_cache_store_locked(copy, cpgoff, own) : -ENOMEM;
+		err = own ? mp_cache_store_locked(copy, cpgoff, own, 0) : -ENOMEM;
 		if (err) {
 			if (own)
 				put_page(own);
-			page = ERR_PTR(err);
 			goto out_unlock;
 		}
-		page = own;
+		entry = xa_load(&copy->pages, cpgoff);
+	}
+	/* The mutex keeps the copy's page in its cache. */
+	if (mp_entry_is_page(entry)) {
+		own = mp_cache_get(copy, cpgoff);
+		if (WARN_ON_ONCE(!own))
+			err = -EAGAIN;
 	}
 out_unlock:
 	mutex_unlock(&copy->mutex);
-	return page;
+	if (err) {
+		put_page(page);
+		return ERR_PTR(err);
+	}
+	if (!own)
+		return page;
+	put_page(page);
+	return own;
 }
 
 /**
@@ -293,20 +309,19 @@ out_unlock:
  * @src: the original, its mutex held
  * @pgoff: the page, about to change or to leave the cache
  * @page: the page, locked by the caller
- * @in_place: the page is about to be written: copies get a copy of it;
- *	else it leaves @src and the copies may share the page itself
- * @gfp: for the page copy and the copies' page caches
+ * @gfp: for the page copies and the copies' page caches
  *
  * Every DELAY copy covering @pgoff that does not hold its own version gets
- * this one, and its mappings of the original's page are zapped.
+ * a copy of this one (a page is in one page cache only), and its mappings
+ * of the original's page are zapped.
  *
  * Return: 0 or -ENOMEM (then the page must not change or leave).
  */
 int mp_push_locked(struct mp_object *src, pgoff_t pgoff, struct page *page,
-		   bool in_place, gfp_t gfp)
+		   gfp_t gfp)
 {
-	struct page *data = NULL;
 	struct mp_object *copy;
+	struct page *data;
 	int err = 0;
 
 	lockdep_assert_held(&src->mutex);
@@ -319,29 +334,17 @@ int mp_push_locked(struct mp_object *src, pgoff_t pgoff, struct page *page,
 			continue;
 		mutex_lock_nested(&copy->mutex, SINGLE_DEPTH_NESTING);
 		if (!xa_load(&copy->pages, cpgoff)) {
-			if (!data) {
-				/* One page for every copy; ours to put. */
-				data = in_place ? mp_page_copy(page, gfp) :
-						  page;
-				if (data && !in_place)
-					get_page(data);
-				if (!data)
-					err = -ENOMEM;
-			}
-			if (data) {
-				get_page(data);
-				err = mp_cache_store_locked(copy, cpgoff, data);
-				if (err)
-					put_page(data);
-				else
-					mp_zap_range(copy, cpgoff, 1);
-			}
+			data = mp_page_copy(page, gfp);
+			err = data ? mp_cache_store_locked(copy, cpgoff, data, 0) :
+				     -ENOMEM;
+			if (err && data)
+				put_page(data);
+			if (!err)
+				mp_zap_range(copy, cpgoff, 1);
 		}
 		mutex_unlock(&copy->mutex);
 		if (err)
 			break;
 	}
-	if (data)
-		put_page(data);
 	return err;
 }

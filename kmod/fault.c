@@ -2,13 +2,16 @@
 /*
  * Mappings of memory objects and their fault path.
  *
- * A fault on a resident page maps it without leaving the kernel and without
- * a lock of ours. A fault on a missing page queues one data_request (faults
- * on the same page share it), drops the object mutex and the fault lock,
- * waits killably and returns VM_FAULT_RETRY; the retried fault finds the
- * page. A request that fails (data_error) must fail the faults that waited
- * for it, yet they return VM_FAULT_RETRY: each leaves a ticket (task, page)
- * that its retry takes and turns into SIGBUS.
+ * The object's pages are its inode's page cache: around a read fault the
+ * core maps the resident neighbours itself (filemap_map_pages()), and fork
+ * copies no PTE of a shared mapping. A fault on a resident page maps it
+ * without leaving the kernel and without a lock of ours. A fault on a
+ * missing page queues one data_request (faults on the same page share it),
+ * drops the object mutex and the fault lock, waits killably and returns
+ * VM_FAULT_RETRY; the retried fault finds the page. A request that fails
+ * (data_error) must fail the faults that waited for it, yet they return
+ * VM_FAULT_RETRY: each leaves a ticket (task, page) that its retry takes
+ * and turns into SIGBUS.
  *
  * A resident page whose lock value forbids the access sends data_unlock
  * (once per new access bit) and waits the same way.
@@ -127,8 +130,7 @@ struct mp_request *mp_request_send_locked(struct mp_object *obj,
 	/* The answer's pages are charged to the faulting task's cgroup. */
 	if (current->mm)
 		req->memcg = get_mem_cgroup_from_mm(current->mm);
-	old = xa_store(&obj->pages, pgoff, xa_tag_pointer(req, 1),
-		       GFP_KERNEL_ACCOUNT);
+	old = xa_store(&obj->pages, pgoff, req, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
 		mp_request_put(req);
 		return ERR_PTR(xa_err(old));
@@ -225,12 +227,13 @@ static void mp_fault_wait(struct mp_object *obj, struct vm_fault *vmf,
 	mp_object_put(obj);
 }
 
-/* May this fault be granted by a page with this page's lock value? */
-static bool mp_access_allowed(struct page *page, bool write)
+/* May this fault be granted by resident page @pgoff's lock value? */
+static bool mp_access_allowed(struct mp_object *obj, pgoff_t pgoff,
+			      bool write)
 {
 	unsigned int want = MEMPAGER_PROT_READ | (write ? MEMPAGER_PROT_WRITE : 0);
 
-	return !(mp_page_lock(page) & want);
+	return !(mp_page_lock(obj, pgoff) & want);
 }
 
 /*
@@ -241,7 +244,7 @@ static int mp_unlock_send_locked(struct mp_object *obj, pgoff_t pgoff,
 				 struct page *page, bool write)
 {
 	unsigned int want = MEMPAGER_PROT_READ | (write ? MEMPAGER_PROT_WRITE : 0);
-	unsigned int sent = mp_page_unlock_sent(page);
+	unsigned int sent = mp_page_unlock_sent(obj, pgoff);
 	struct mempager_msg msg;
 	int err;
 
@@ -255,7 +258,7 @@ static int mp_unlock_send_locked(struct mp_object *obj, pgoff_t pgoff,
 	err = mp_post_locked(obj, &msg);
 	if (err)
 		return err;
-	mp_page_set_bits(page, MP_PAGE_UNLOCK_MASK,
+	mp_page_set_bits(obj, pgoff, page, MP_PAGE_UNLOCK_MASK,
 			 (unsigned long)(sent | want) << MP_PAGE_UNLOCK_SHIFT);
 	obj->stats.unlocks++;
 	return 0;
@@ -286,6 +289,7 @@ static vm_fault_t mp_fault_slow(struct mp_object *obj, pgoff_t pgoff,
 	bool throttle = false;
 	struct page *page;
 	void *entry;
+	int err;
 
 	/*
 	 * Temporary memory is zero-filled here; allocate before taking the
@@ -301,25 +305,25 @@ static vm_fault_t mp_fault_slow(struct mp_object *obj, pgoff_t pgoff,
 		goto out_sigbus;
 	entry = xa_load(&obj->pages, pgoff);
 	req = mp_request_entry(entry);
-	if (entry && !req && !mp_entry_is_shadow(entry)) {
-		page = entry;
-		if (mp_access_allowed(page, write))
+	if (mp_entry_is_page(entry)) {
+		/* A reference: the page cannot leave while the mutex is held. */
+		page = mp_cache_get(obj, pgoff);
+		if (WARN_ON_ONCE(!page))
+			goto out_sigbus;
+		if (mp_access_allowed(obj, pgoff, write))
 			goto out_page;
 		/* Locked: only a ready manager can unlock it. */
-		if (!mp_fault_may_wait(obj, vmf))
-			goto out_sigbus;
-		if (obj->state == MP_INIT_SENT)
+		err = -EPIPE;
+		if (mp_fault_may_wait(obj, vmf) && obj->state == MP_INIT_SENT)
+			err = 0;
+		else if (mp_fault_may_wait(obj, vmf) && obj->state == MP_READY)
+			err = mp_unlock_send_locked(obj, pgoff, page, write);
+		put_page(page);
+		if (!err)
 			goto wait;
-		if (obj->state != MP_READY)
+		if (err == -EPIPE)
 			goto out_sigbus;
-		switch (mp_unlock_send_locked(obj, pgoff, page, write)) {
-		case 0:
-			goto wait;
-		case -EPIPE:
-			goto out_sigbus;
-		default:
-			goto out_oom;
-		}
+		goto out_oom;
 	}
 	if (obj->state == MP_INIT_SENT) {
 		/* Faults before ready wait for it. */
@@ -337,11 +341,13 @@ static vm_fault_t mp_fault_slow(struct mp_object *obj, pgoff_t pgoff,
 			mutex_unlock(&obj->mutex);
 			return VM_FAULT_NOPAGE;
 		}
-		if (mp_cache_store_locked(obj, pgoff, zero))
+		if (mp_cache_store_locked(obj, pgoff, zero, 0))
 			goto out_oom;
-		page = zero;
 		zero = NULL;
 		obj->stats.unavailable++;
+		page = mp_cache_get(obj, pgoff);
+		if (WARN_ON_ONCE(!page))
+			goto out_sigbus;
 		goto out_page;
 	}
 
@@ -380,8 +386,10 @@ out_page:
 							  VM_FAULT_OOM;
 		}
 	}
-	/* Locked before the mutex goes: see mp_return_range_locked(). */
-	get_page(page);
+	/*
+	 * Locked before the mutex goes: see mp_return_range_locked(). Our
+	 * reference kept it from migrating.
+	 */
 	lock_page(page);
 	mutex_unlock(&obj->mutex);
 	if (zero)
@@ -400,107 +408,6 @@ out_oom:
 	return VM_FAULT_OOM;
 }
 
-/* Pages mapped per read fault, like the core's fault_around_bytes. */
-#define MP_FAULT_AROUND_PAGES 16
-
-/*
- * Map @n locked pages at @addr, skipping PTEs that are already set (a
- * racing fault), then unlock and release them; the page tables keep their
- * own references.
- */
-static void mp_insert_run(struct vm_area_struct *vma, unsigned long addr,
-			  struct page **pages, unsigned long n)
-{
-	unsigned long i = 0, left;
-
-	while (i < n) {
-		left = n - i;
-		if (vm_insert_pages(vma, addr + (i << PAGE_SHIFT), pages + i,
-				    &left) != -EBUSY)
-			break;
-		i = n - left + 1;
-	}
-	for (i = 0; i < n; i++) {
-		unlock_page(pages[i]);
-		put_page(pages[i]);
-	}
-}
-
-/*
- * Take the resident pages of [@first, @last] but @skip that may be read,
- * each with a reference and its page lock, in one walk under RCU; a page
- * whose lock cannot be had at once is left out. Return: how many, in
- * @pages and their offsets in @pgoffs.
- */
-static unsigned int mp_grab_readable(struct mp_object *obj, pgoff_t first,
-				     pgoff_t last, pgoff_t skip,
-				     struct page **pages, pgoff_t *pgoffs)
-{
-	XA_STATE(xas, &obj->pages, first);
-	unsigned int n = 0;
-	struct page *page;
-	void *entry;
-
-	rcu_read_lock();
-	xas_for_each(&xas, entry, last) {
-		if (xas_retry(&xas, entry) || xa_pointer_tag(entry) ||
-		    xas.xa_index == skip)
-			continue;
-		page = entry;
-		if (!get_page_unless_zero(page))
-			continue;
-		if (!trylock_page(page)) {
-			put_page(page);
-			continue;
-		}
-		/* Freed and reused before the get, or left the cache since. */
-		if (unlikely(xas_reload(&xas) != page) ||
-		    !mp_access_allowed(page, false)) {
-			unlock_page(page);
-			put_page(page);
-			continue;
-		}
-		pgoffs[n] = xas.xa_index;
-		pages[n++] = page;
-	}
-	rcu_read_unlock();
-	return n;
-}
-
-/*
- * Fault-around: a read fault also maps the resident neighbours of its page
- * that the lock values let be read, as filemap_map_pages() does for files
- * (the core calls ->map_pages under RCU, where our page tables cannot be
- * allocated, so it is done here). Each page is mapped under its page lock,
- * which lock_request and eviction hold while they take a page out.
- */
-static void mp_fault_around(struct mp_object *obj, struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	struct page *pages[MP_FAULT_AROUND_PAGES];
-	pgoff_t pgoffs[MP_FAULT_AROUND_PAGES];
-	unsigned long start, end;
-	unsigned int n, i, run;
-	pgoff_t first, last;
-
-	start = ALIGN_DOWN(vmf->address, MP_FAULT_AROUND_PAGES * PAGE_SIZE);
-	start = max(start, vma->vm_start);
-	end = min(start + MP_FAULT_AROUND_PAGES * PAGE_SIZE, vma->vm_end);
-	first = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
-	last = min_t(pgoff_t, first + ((end - start) >> PAGE_SHIFT),
-		     obj->npages) - 1;
-	n = mp_grab_readable(obj, first, last, vmf->pgoff, pages, pgoffs);
-	/* Map each run of consecutive pages with one call. */
-	for (i = 0; i < n; i += run) {
-		for (run = 1; i + run < n; run++)
-			if (pgoffs[i + run] != pgoffs[i] + run)
-				break;
-		mp_insert_run(vma, vma->vm_start +
-			      ((pgoffs[i] - vma->vm_pgoff) << PAGE_SHIFT),
-			      pages + i, run);
-	}
-}
-
 static vm_fault_t mp_fault_find(struct vm_fault *vmf)
 {
 	struct mp_object *obj = vmf->vma->vm_private_data;
@@ -517,11 +424,9 @@ static vm_fault_t mp_fault_find(struct vm_fault *vmf)
 			 * nor change its lock value until the PTE is set.
 			 */
 			lock_page(page);
-			if (likely(xa_load(&obj->pages, vmf->pgoff) == page &&
-				   mp_access_allowed(page, write))) {
+			if (likely(mp_cache_holds(obj, vmf->pgoff, page) &&
+				   mp_access_allowed(obj, vmf->pgoff, write))) {
 				vmf->page = page;
-				if (!(vmf->flags & FAULT_FLAG_WRITE) && !obj->src)
-					mp_fault_around(obj, vmf);
 				return VM_FAULT_LOCKED;
 			}
 			unlock_page(page);
@@ -570,6 +475,8 @@ static const struct vm_operations_struct mp_vm_ops = {
 	.open = mp_vm_open,
 	.close = mp_vm_close,
 	.fault = mp_fault,
+	/* Resident, readable pages: the core maps them itself. */
+	.map_pages = filemap_map_pages,
 	.page_mkwrite = mp_page_mkwrite,
 };
 
@@ -620,8 +527,8 @@ int mp_mmap_object(struct mp_object *obj, struct vm_area_struct *vma)
 	mp_object_get(obj);
 	vma->vm_private_data = obj;
 	vma_set_file(vma, obj->file);
-	/* VM_MIXEDMAP: mp_fault_around() maps pages with vm_insert_pages(). */
-	vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
+	/* No VM_MIXEDMAP: fork copies no PTE of a shared mapping. */
+	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &mp_vm_ops;
 	return 0;
 }

@@ -185,29 +185,50 @@ static void check_range_rules(struct kunit *test)
 			-EOVERFLOW);
 }
 
-/* The three kinds of page cache entries never pass for one another. */
+/* The three kinds of side table entries never pass for one another. */
 static void cache_entries_and_lookup(struct kunit *test)
 {
 	struct mp_fixture *f = test->priv;
 	struct mp_object *obj = f->obj;
 	struct page *page = mp_zero_page_alloc(), *got;
 	void *shadow = mp_shadow_entry();
+	void *state = xa_mk_value(MP_PAGE_PRECIOUS | MEMPAGER_PROT_WRITE);
+	struct mp_request req = { };
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_TRUE(test, mp_entry_is_shadow(shadow));
+	KUNIT_EXPECT_FALSE(test, mp_entry_is_page(shadow));
 	KUNIT_EXPECT_NULL(test, mp_request_entry(shadow));
-	KUNIT_EXPECT_NULL(test, mp_request_entry(page));
-	KUNIT_EXPECT_FALSE(test, mp_entry_is_shadow(page));
+	KUNIT_EXPECT_NULL(test, mp_request_entry(state));
+	KUNIT_EXPECT_FALSE(test, mp_entry_is_shadow(state));
+	KUNIT_EXPECT_TRUE(test, mp_entry_is_page(state));
+	KUNIT_EXPECT_PTR_EQ(test, mp_request_entry(&req), &req);
+	KUNIT_EXPECT_FALSE(test, mp_entry_is_page(&req));
+	KUNIT_EXPECT_FALSE(test, mp_entry_is_shadow(&req));
 
 	KUNIT_EXPECT_NULL(test, mp_cache_get(obj, 3));
 	mutex_lock(&obj->mutex);
-	KUNIT_ASSERT_EQ(test, mp_cache_store_locked(obj, 3, page), 0);
+	KUNIT_ASSERT_EQ(test, mp_cache_store_locked(obj, 3, page,
+						    MEMPAGER_PROT_READ), 0);
 	mutex_unlock(&obj->mutex);
 	KUNIT_EXPECT_EQ(test, obj->nr_resident, 1);
+	KUNIT_EXPECT_EQ(test, mp_page_lock(obj, 3), MEMPAGER_PROT_READ);
 	got = mp_cache_get(obj, 3);
 	KUNIT_EXPECT_PTR_EQ(test, got, page);
-	if (got)
+	if (got) {
+		KUNIT_EXPECT_TRUE(test, mp_cache_holds(obj, 3, got));
+		KUNIT_EXPECT_FALSE(test, mp_cache_holds(obj, 4, got));
+		/* Read-locked: hidden from filemap_map_pages(). */
+		KUNIT_EXPECT_FALSE(test, PageUptodate(got));
+		lock_page(got);
+		mutex_lock(&obj->mutex);
+		mp_page_set_bits(obj, 3, got, MP_PAGE_LOCK_MASK, 0);
+		mutex_unlock(&obj->mutex);
+		unlock_page(got);
+		KUNIT_EXPECT_TRUE(test, PageUptodate(got));
+		KUNIT_EXPECT_EQ(test, mp_page_lock(obj, 3), 0);
 		put_page(got);
+	}
 	KUNIT_EXPECT_NULL(test, mp_cache_get(obj, 4));
 }
 
@@ -344,7 +365,8 @@ static void terminate_out_of_memory_loses_nothing(struct kunit *test)
 		kunmap_local(p);
 		SetPageDirty(page);
 		mutex_lock(&obj->mutex);
-		KUNIT_ASSERT_EQ(test, mp_cache_store_locked(obj, i, page), 0);
+		KUNIT_ASSERT_EQ(test, mp_cache_store_locked(obj, i, page, 0),
+				0);
 		mutex_unlock(&obj->mutex);
 	}
 

@@ -51,37 +51,25 @@ struct mp_sync {
 struct mp_return {
 	struct mp_msg_entry *e;
 	pgoff_t next;		/* the page that would extend it */
-	gfp_t gfp;		/* of the last mp_return_add() */
+	/* The Mach state of each page of @e, should it come back. */
+	unsigned long state[MP_RETURN_MAX];
 };
 
 /*
  * A return's page that was the cache's own could not be handed over (the
  * manager is dead): it goes back into the cache rather than being freed,
- * as a dead manager's resident pages stay readable. A copy may hold the
- * page itself as its snapshot: the object then gets a duplicate. @page is
- * a reference of the caller's, consumed.
+ * as a dead manager's resident pages stay readable, with its old state.
+ * @page is a reference of the caller's, consumed.
  */
 static void mp_return_undo_locked(struct mp_object *obj, pgoff_t pgoff,
-				  struct page *page, bool dirty, gfp_t gfp)
+				  struct page *page, bool dirty,
+				  unsigned long state)
 {
-	struct page *keep = page;
-
-	if (!list_empty(&obj->copies)) {
-		keep = mp_page_copy(page, gfp);
-		if (keep)
-			set_page_private(keep, page_private(page));
-		put_page(page);
-		if (!keep)
-			return;
-	}
 	if (dirty)
-		SetPageDirty(keep);
-	if (xa_insert(&obj->pages, pgoff, keep, gfp)) {
-		put_page(keep);
-		return;
-	}
-	obj->nr_resident++;
-	atomic_long_inc(&mp_resident_total);
+		SetPageDirty(page);
+	/* It was in the cache: the cache takes a copy of it. */
+	if (mp_cache_store_locked(obj, pgoff, page, state))
+		put_page(page);
 }
 
 static int mp_return_flush(struct mp_object *obj, struct mp_return *r)
@@ -112,7 +100,7 @@ static int mp_return_flush(struct mp_object *obj, struct mp_return *r)
 	for (i = 0; i < n; i++) {
 		if (err == -EPIPE)
 			mp_return_undo_locked(obj, first + i, own[i], dirty,
-					      r->gfp);
+					      r->state[i]);
 		else
 			put_page(own[i]);
 	}
@@ -125,7 +113,7 @@ static int mp_return_flush(struct mp_object *obj, struct mp_return *r)
  */
 static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 			 pgoff_t pgoff, struct page *page, bool dirty,
-			 bool kernel_copy, gfp_t gfp)
+			 bool kernel_copy, unsigned long state, gfp_t gfp)
 {
 	struct mp_msg_entry *e = r->e;
 	int err;
@@ -139,7 +127,6 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 		if (err)
 			return err;
 	}
-	r->gfp = gfp;
 	if (e && (r->next != pgoff || e->msg.data_return.dirty != dirty ||
 		  e->msg.data_return.kernel_copy != kernel_copy ||
 		  e->msg.type != type || e->npages == MP_RETURN_MAX)) {
@@ -158,6 +145,7 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
 		e->msg.data_return.kernel_copy = kernel_copy;
 		r->e = e;
 	}
+	r->state[e->npages] = state;
 	e->pages[e->npages++] = page;
 	r->next = pgoff + 1;
 	return 0;
@@ -168,24 +156,27 @@ static int mp_return_add(struct mp_object *obj, struct mp_return *r,
  * @page: the page
  * @gfp: allocation flags
  *
- * Return: the copy, charged to the caller's cgroup, or NULL.
+ * Not charged: the page cache charges the pages it takes.
+ *
+ * Return: the copy, or NULL.
  */
 struct page *mp_page_copy(struct page *page, gfp_t gfp)
 {
-	struct page *copy = alloc_page(gfp | __GFP_HIGHMEM | __GFP_ACCOUNT);
+	struct page *copy = alloc_page(gfp | __GFP_HIGHMEM);
 
 	if (copy)
 		copy_highpage(copy, page);
 	return copy;
 }
 
-static bool mp_should_return(struct page *page, bool dirty, u32 should_return)
+static bool mp_should_return(unsigned long state, bool dirty,
+			     u32 should_return)
 {
 	switch (should_return) {
 	case MEMPAGER_RETURN_ANYTHING:
 		return true;
 	case MEMPAGER_RETURN_ALL:
-		return dirty || (page_private(page) & MP_PAGE_PRECIOUS);
+		return dirty || (state & MP_PAGE_PRECIOUS);
 	case MEMPAGER_RETURN_DIRTY:
 		return dirty;
 	default:
@@ -239,17 +230,22 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 	int err = 0, flush_err;
 
 	lockdep_assert_held(&obj->mutex);
+	/* Our references keep the pages from migrating under us. */
 	xa_for_each_range(&obj->pages, pgoff, entry, first, first + count - 1) {
-		if (xa_pointer_tag(entry))
+		if (!mp_entry_is_page(entry))
 			continue;
-		page = entry;
+		page = mp_cache_get(obj, pgoff);
+		if (WARN_ON_ONCE(!page))
+			continue;
 		lock_page(page);
 		if (lock_value != MEMPAGER_PROT_NO_CHANGE)
-			mp_page_set_bits(page, MP_PAGE_LOCK_MASK |
+			mp_page_set_bits(obj, pgoff, page, MP_PAGE_LOCK_MASK |
 					 MP_PAGE_UNLOCK_MASK, lock_value);
 		else
-			mp_page_set_bits(page, MP_PAGE_UNLOCK_MASK, 0);
+			mp_page_set_bits(obj, pgoff, page, MP_PAGE_UNLOCK_MASK,
+					 0);
 		unlock_page(page);
+		put_page(page);
 	}
 	mp_zap_range(obj, first, count);
 
@@ -257,9 +253,11 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 		struct page *data = NULL;
 		bool dirty, pinned = false, own;
 
-		if (xa_pointer_tag(entry))
+		if (!mp_entry_is_page(entry))
 			continue;
-		page = entry;
+		page = mp_cache_get(obj, pgoff);
+		if (WARN_ON_ONCE(!page))
+			continue;
 		if (flush) {
 			/*
 			 * A page leaves the cache under its page lock, which
@@ -283,25 +281,27 @@ int mp_return_range_locked(struct mp_object *obj, pgoff_t first,
 		dirty = PageDirty(page);
 		/* The page leaves: the copies keep what it held. */
 		if (own && !list_empty(&obj->copies))
-			err = mp_push_locked(obj, pgoff, page, false, gfp);
-		if (!err && mp_should_return(page, dirty, should_return)) {
+			err = mp_push_locked(obj, pgoff, page, gfp);
+		if (!err && mp_should_return(xa_to_value(entry), dirty,
+					     should_return)) {
 			data = own ? page : mp_page_copy(page, gfp);
 			err = data ? mp_return_add(obj, &r, pgoff, data, dirty,
-						   !own, gfp) : -ENOMEM;
+						   !own, xa_to_value(entry),
+						   gfp) : -ENOMEM;
 			if (err && data && !own)
 				put_page(data);
 			if (!err)
 				ClearPageDirty(page);
 		}
 		if (!err && own)
-			mp_cache_remove_locked(obj, pgoff);
+			mp_cache_remove_locked(obj, pgoff, page);
 		if (flush)
 			unlock_page(page);
+		/* Unless the return took it over, our reference goes. */
+		if (err || !own || !data)
+			put_page(page);
 		if (err)
 			break;
-		/* Not returned: the cache's reference is ours to drop. */
-		if (own && !data)
-			put_page(page);
 	}
 	/* Send what was gathered even after a failure; keep the first error. */
 	flush_err = mp_return_flush(obj, &r);
@@ -364,8 +364,9 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
 	bool ok;
 
 	mutex_lock(&obj->mutex);
-	ok = xa_load(&obj->pages, vmf->pgoff) == page &&
-	     !(mp_page_lock(page) & (MEMPAGER_PROT_READ | MEMPAGER_PROT_WRITE));
+	ok = mp_cache_holds(obj, vmf->pgoff, page) &&
+	     !(mp_page_lock(obj, vmf->pgoff) &
+	       (MEMPAGER_PROT_READ | MEMPAGER_PROT_WRITE));
 	if (!ok) {
 		mp_zap_range(obj, vmf->pgoff, 1);
 		mutex_unlock(&obj->mutex);
@@ -374,7 +375,7 @@ vm_fault_t mp_page_mkwrite(struct vm_fault *vmf)
 	lock_page(page);
 	/* The copies keep what the page holds before this write. */
 	if (!list_empty(&obj->copies) &&
-	    mp_push_locked(obj, vmf->pgoff, page, true, GFP_KERNEL)) {
+	    mp_push_locked(obj, vmf->pgoff, page, GFP_KERNEL)) {
 		unlock_page(page);
 		mutex_unlock(&obj->mutex);
 		return VM_FAULT_OOM;
@@ -594,25 +595,32 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 		if (freed >= budget)
 			break;
 		obj->scan_next = pgoff + 1;
-		if (xa_pointer_tag(entry))
+		if (!mp_entry_is_page(entry))
 			continue;
-		page = entry;
+		page = mp_cache_get(obj, pgoff);
+		if (WARN_ON_ONCE(!page))
+			continue;
 		if (page_mapped(page))
 			mp_zap_range(obj, pgoff, 1);
-		/* Mapped again already, pinned, or being faulted in. */
-		if (page_ref_count(page) != 1 || !trylock_page(page))
-			continue;
-		dirty = PageDirty(page);
-		keep = dirty || (page_private(page) & MP_PAGE_PRECIOUS);
-		if (!list_empty(&obj->copies) &&
-		    mp_push_locked(obj, pgoff, page, false, gfp)) {
-			unlock_page(page);
+		/*
+		 * Mapped again already, pinned, or being faulted in: more
+		 * references than the cache's, ours and, until the page
+		 * reaches the LRU list, the per-CPU LRU batch's.
+		 */
+		if (page_ref_count(page) != (PageLRU(page) ? 2 : 3) ||
+		    !trylock_page(page)) {
+			put_page(page);
 			continue;
 		}
-		if (keep && (!can_return || mp_manager_congested(obj->mgr) ||
-			     mp_return_add(obj, &r, pgoff, page, dirty, false,
-					   gfp))) {
+		dirty = PageDirty(page);
+		keep = dirty || (xa_to_value(entry) & MP_PAGE_PRECIOUS);
+		if ((!list_empty(&obj->copies) &&
+		     mp_push_locked(obj, pgoff, page, gfp)) ||
+		    (keep && (!can_return || mp_manager_congested(obj->mgr) ||
+			      mp_return_add(obj, &r, pgoff, page, dirty, false,
+					    xa_to_value(entry), gfp)))) {
 			unlock_page(page);
+			put_page(page);
 			continue;
 		}
 		ClearPageDirty(page);
@@ -621,8 +629,9 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 		 * for it then finds the page gone and asks again, instead of
 		 * mapping a page the manager is told has left.
 		 */
-		mp_cache_remove_locked(obj, pgoff);
+		mp_cache_remove_locked(obj, pgoff, page);
 		unlock_page(page);
+		/* Returned, the message has our reference. */
 		if (!keep) {
 			put_page(page);
 			(*dropped)++;

@@ -134,12 +134,13 @@ struct mp_stats {
  * @may_cache: keep the object's pages when it is no longer mapped
  * @copy_strategy: MEMPAGER_COPY_*
  * @nr_maps: VMAs mapping the object
- * @nr_resident: resident pages in @pages
+ * @nr_resident: resident pages (folios in the page cache)
  * @syncs: struct mp_sync: msync(2) calls waiting for synchronize_completed
  * @scan_next: where the shrinker looks next
  * @outstanding: data_requests sent and not answered
- * @pages: page offset to a resident struct page (a page reference each),
- *	or to a tagged struct mp_request while a request is outstanding
+ * @pages: page offset to the Mach state of a resident page (whose folio
+ *	is in the inode's i_mapping), to a struct mp_request while a request
+ *	is outstanding, or to a shadow entry (see MP_ENTRY_SHADOW)
  * @tickets: struct mp_ticket: faults to fail when their task retries them
  * @nr_tickets: entries in @tickets, read without the mutex by the fast path
  * @events: bumped, under @mutex, at every change of the object faults may
@@ -206,31 +207,46 @@ struct mp_object {
 };
 
 /*
- * Per-page state kept in page_private() of a resident page, changed under
- * the object mutex (the lock bits also under the page lock): the lock value
- * (access the kernel must not grant), precious, and the accesses a
- * data_unlock was sent for.
+ * Entries of mp_object.pages, the side table of the object's page cache
+ * (the pages themselves are folios in the object inode's i_mapping): a
+ * resident page's Mach state as a value entry, changed under the object
+ * mutex (the lock bits also under the page lock): the lock value (access the
+ * kernel must not grant), precious, and the accesses a data_unlock was sent
+ * for. A shadow entry (copy.c) is a value entry with MP_ENTRY_SHADOW; an
+ * outstanding request is a plain pointer to its struct mp_request. Not in
+ * folio->private: migration would take that for a buffer head (6.1).
  */
 #define MP_PAGE_LOCK_MASK	0x7UL
 #define MP_PAGE_PRECIOUS	0x8UL
 #define MP_PAGE_UNLOCK_SHIFT	4
 #define MP_PAGE_UNLOCK_MASK	(0x7UL << MP_PAGE_UNLOCK_SHIFT)
+#define MP_ENTRY_SHADOW		0x100UL
 
-static inline unsigned int mp_page_lock(struct page *page)
+/* Does this entry of mp_object.pages stand for a resident page? */
+static inline bool mp_entry_is_page(void *entry)
 {
-	return page_private(page) & MP_PAGE_LOCK_MASK;
+	return xa_is_value(entry) && !(xa_to_value(entry) & MP_ENTRY_SHADOW);
 }
 
-static inline unsigned int mp_page_unlock_sent(struct page *page)
+/* The state of resident page @pgoff (0 if it is not resident). */
+static inline unsigned long mp_page_state(struct mp_object *obj,
+					  pgoff_t pgoff)
 {
-	return (page_private(page) & MP_PAGE_UNLOCK_MASK) >>
+	void *entry = xa_load(&obj->pages, pgoff);
+
+	return mp_entry_is_page(entry) ? xa_to_value(entry) : 0;
+}
+
+static inline unsigned int mp_page_lock(struct mp_object *obj, pgoff_t pgoff)
+{
+	return mp_page_state(obj, pgoff) & MP_PAGE_LOCK_MASK;
+}
+
+static inline unsigned int mp_page_unlock_sent(struct mp_object *obj,
+					       pgoff_t pgoff)
+{
+	return (mp_page_state(obj, pgoff) & MP_PAGE_UNLOCK_MASK) >>
 		MP_PAGE_UNLOCK_SHIFT;
-}
-
-static inline void mp_page_set_bits(struct page *page, unsigned long mask,
-				    unsigned long bits)
-{
-	set_page_private(page, (page_private(page) & ~mask) | bits);
 }
 
 /**
@@ -378,7 +394,12 @@ void mp_object_forget(struct mp_object *obj);
 void mp_objects_exit(void);
 
 /* pagecache.c */
+struct address_space *mp_mapping(struct mp_object *obj);
 struct page *mp_cache_get(struct mp_object *obj, pgoff_t pgoff);
+bool mp_cache_holds(struct mp_object *obj, pgoff_t pgoff, struct page *page);
+void mp_page_set_bits(struct mp_object *obj, pgoff_t pgoff,
+		      struct page *page, unsigned long mask,
+		      unsigned long bits);
 int mp_check_range(struct mp_object *obj, u64 offset, u64 length);
 int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds);
 int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
@@ -391,13 +412,12 @@ void mp_request_complete_locked(struct mp_object *obj,
 void mp_cache_drop_all_locked(struct mp_object *obj);
 void mp_fail_requests_locked(struct mp_object *obj);
 struct page *mp_zero_page_alloc(void);
-struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
-					   pgoff_t pgoff);
 extern atomic_long_t mp_resident_total;
 
 int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
-			  struct page *page);
-struct page *mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff);
+			  struct page *page, unsigned long state);
+void mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff,
+			    struct page *page);
 
 /* lock.c */
 struct page *mp_page_copy(struct page *page, gfp_t gfp);
@@ -427,7 +447,7 @@ bool mp_copy_from_source(struct mp_object *copy, pgoff_t pgoff);
 struct page *mp_copy_page_locked(struct mp_object *src, struct page *page,
 				 struct mp_object *copy, pgoff_t cpgoff);
 int mp_push_locked(struct mp_object *src, pgoff_t pgoff, struct page *page,
-		   bool in_place, gfp_t gfp);
+		   gfp_t gfp);
 
 /* fault.c */
 struct mp_request *mp_request_send_locked(struct mp_object *obj,

@@ -23,6 +23,7 @@
 #include <linux/mount.h>
 #include <linux/pseudo_fs.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 
@@ -169,6 +170,15 @@ static struct file_system_type mp_fs_type = {
 
 static struct vfsmount *mp_mnt;
 
+/*
+ * The object's pages are its inode's page cache (pagecache.c). Marking one
+ * dirty only sets the flag: the object keeps no dirty accounting of the
+ * kernel's, and writes back through its own messages.
+ */
+static const struct address_space_operations mp_aops = {
+	.dirty_folio = noop_dirty_folio,
+};
+
 static struct inode *mp_inode_create(struct mp_object *obj)
 {
 	struct inode *inode = new_inode(mp_mnt->mnt_sb);
@@ -180,7 +190,11 @@ static struct inode *mp_inode_create(struct mp_object *obj)
 	inode->i_uid = obj->uid;
 	inode->i_gid = obj->gid;
 	inode->i_flags |= S_PRIVATE;	/* no LSM hooks, as anon inodes */
+	/* filemap_map_pages() maps no page at or past i_size. */
 	i_size_write(inode, (loff_t)obj->npages << PAGE_SHIFT);
+	inode->i_mapping->a_ops = &mp_aops;
+	/* The shrinker and the write-back worker decide what leaves. */
+	mapping_set_unevictable(inode->i_mapping);
 	inode_fake_hash(inode);
 	return inode;
 }

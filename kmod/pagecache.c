@@ -4,15 +4,19 @@
  * mapping in every process, filled by data_supply / data_unavailable and
  * failed by data_error.
  *
- * An entry of mp_object.pages is either a resident struct page (holding a
- * page reference) or, while a data_request is outstanding for the offset,
- * a struct mp_request tagged with MP_REQUEST_TAG.
+ * The pages are folios in the page cache of the object's inode, so that the
+ * core maps them itself (filemap_map_pages()) and fork copies no PTE of a
+ * shared mapping. The mapping is unevictable: the shrinker and the
+ * write-back worker (lock.c) still decide which pages leave. What Mach keeps
+ * per page, and the outstanding requests, are in mp_object.pages (see
+ * MP_ENTRY_SHADOW).
  *
- * Locking overview: writers of mp_object.pages hold mp_object.mutex (the
- * xarray's own lock nests inside it). mp_cache_get() reads under RCU only,
- * so faults on resident pages take no lock of ours. Page data is copied from
- * the manager before the mutex is taken: copying may fault, and the fault
- * may be on a mempager mapping.
+ * Locking overview: writers of mp_object.pages and of the page cache hold
+ * mp_object.mutex, then the page lock of the folio. Faults on resident
+ * pages take no lock of ours. A page whose lock value forbids reading is
+ * kept not uptodate, which hides it from filemap_map_pages(). Page data is
+ * copied from the manager before the mutex is taken: copying may fault, and
+ * the fault may be on a mempager mapping.
  */
 #include <linux/highmem.h>
 #include <linux/memcontrol.h>
@@ -25,7 +29,6 @@
 
 #include "mempager_internal.h"
 
-#define MP_REQUEST_TAG 1
 /*
  * Pages copied from the manager per trip through the object mutex. A batch
  * becomes visible at once: a fault running ahead through a clustered
@@ -41,9 +44,9 @@
  */
 struct mp_request *mp_request_entry(void *entry)
 {
-	if (xa_pointer_tag(entry) != MP_REQUEST_TAG)
+	if (!entry || xa_is_value(entry))
 		return NULL;
-	return xa_untag_pointer(entry);
+	return entry;
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_request_entry);
 
@@ -57,41 +60,6 @@ void mp_request_put(struct mp_request *req)
 		mem_cgroup_put(req->memcg);
 		kfree(req);
 	}
-}
-
-/*
- * Another reference to a cgroup the caller holds one to. Without
- * CONFIG_MEMCG struct mem_cgroup is opaque and there is nothing to count
- * (mem_cgroup_put() is a stub then; 6.1 has no mem_cgroup_tryget()).
- */
-static struct mem_cgroup *mp_mem_cgroup_get(struct mem_cgroup *memcg)
-{
-#ifdef CONFIG_MEMCG
-	css_get(&memcg->css);
-#endif
-	return memcg;
-}
-
-/**
- * mp_request_memcg_locked() - the cgroup a page's answer is charged to
- * @obj: the object, its mutex held
- * @pgoff: the page
- *
- * Pages answering a fault are charged to the faulting task's memory
- * cgroup, not to the manager's that allocates them.
- *
- * Return: that cgroup with a reference (mem_cgroup_put() it), or NULL when
- * no fault waits for the page: the caller's own cgroup pays then.
- */
-struct mem_cgroup *mp_request_memcg_locked(struct mp_object *obj,
-					   pgoff_t pgoff)
-{
-	struct mp_request *req = mp_request_entry(xa_load(&obj->pages, pgoff));
-
-	lockdep_assert_held(&obj->mutex);
-	if (!req || !req->memcg)
-		return NULL;
-	return mp_mem_cgroup_get(req->memcg);
 }
 
 /**
@@ -116,47 +84,86 @@ void mp_request_complete_locked(struct mp_object *obj,
 }
 
 /**
- * mp_zero_page_alloc() - a zero-filled page charged to the caller's cgroup
+ * mp_zero_page_alloc() - a zero-filled page for the cache
+ *
+ * Not charged: the page cache charges it when it becomes resident.
  *
  * Return: the page, or NULL.
  */
 struct page *mp_zero_page_alloc(void)
 {
-	return alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+	return alloc_page(GFP_HIGHUSER | __GFP_ZERO);
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_zero_page_alloc);
+
+/**
+ * mp_mapping() - the page cache of an object
+ * @obj: the object
+ *
+ * Return: its inode's address_space.
+ */
+struct address_space *mp_mapping(struct mp_object *obj)
+{
+	return obj->file->f_mapping;
+}
 
 /**
  * mp_cache_get() - look up a resident page without locks
  * @obj: the object
  * @pgoff: page offset in the object
  *
+ * The page may be on its way in or out: lock it and check
+ * mp_cache_holds() before trusting it.
+ *
  * Return: the page with a new reference, or NULL when it is not resident.
  */
 struct page *mp_cache_get(struct mp_object *obj, pgoff_t pgoff)
 {
-	struct page *page;
-	void *entry;
-
-	rcu_read_lock();
-	for (;;) {
-		entry = xa_load(&obj->pages, pgoff);
-		if (!entry || xa_pointer_tag(entry)) {
-			page = NULL;
-			break;
-		}
-		page = entry;
-		if (!get_page_unless_zero(page))
-			continue;
-		/* The page may have been freed and reused before the get. */
-		if (likely(xa_load(&obj->pages, pgoff) == page))
-			break;
-		put_page(page);
-	}
-	rcu_read_unlock();
-	return page;
+	return find_get_page(mp_mapping(obj), pgoff);
 }
 EXPORT_SYMBOL_IF_KUNIT(mp_cache_get);
+
+/**
+ * mp_cache_holds() - is @page the resident page @pgoff of @obj?
+ * @obj: the object
+ * @pgoff: page offset
+ * @page: a page, locked, or with the object mutex held
+ *
+ * Return: true if the page is in the cache, at @pgoff.
+ */
+bool mp_cache_holds(struct mp_object *obj, pgoff_t pgoff, struct page *page)
+{
+	return page->mapping == mp_mapping(obj) && page->index == pgoff;
+}
+EXPORT_SYMBOL_IF_KUNIT(mp_cache_holds);
+
+/**
+ * mp_page_set_bits() - change the state of a resident page
+ * @obj: the object, its mutex held
+ * @pgoff: the page's offset
+ * @page: the page, locked when the lock value changes
+ * @mask: the bits to change
+ * @bits: their new values
+ *
+ * A page whose lock value forbids reading is kept not uptodate:
+ * filemap_map_pages() then leaves it to ->fault, which asks the manager.
+ */
+void mp_page_set_bits(struct mp_object *obj, pgoff_t pgoff,
+		      struct page *page, unsigned long mask,
+		      unsigned long bits)
+{
+	unsigned long state = mp_page_state(obj, pgoff);
+
+	lockdep_assert_held(&obj->mutex);
+	state = (state & ~mask) | bits;
+	/* Replacing a present entry allocates nothing. */
+	xa_store(&obj->pages, pgoff, xa_mk_value(state), GFP_NOWAIT);
+	if (state & MEMPAGER_PROT_READ)
+		ClearPageUptodate(page);
+	else
+		SetPageUptodate(page);
+}
+EXPORT_SYMBOL_IF_KUNIT(mp_page_set_bits);
 
 /**
  * mp_check_range() - validate a manager's offset and length
@@ -183,29 +190,84 @@ EXPORT_SYMBOL_IF_KUNIT(mp_check_range);
 /* Resident pages of all objects, for the shrinker's count. */
 atomic_long_t mp_resident_total = ATOMIC_LONG_INIT(0);
 
+/*
+ * A page that was in a page cache, or that someone else holds (a copy
+ * sharing it, a message), cannot be added to ours: it gets a copy, dirty
+ * if the page is. The caller's reference stays the caller's.
+ */
+static struct page *mp_cache_page_for(struct page *page)
+{
+	struct page *copy;
+
+	if (!PageLRU(page) && !page->mapping && page_count(page) == 1) {
+		get_page(page);
+		return page;
+	}
+	copy = alloc_page(GFP_HIGHUSER);
+	if (!copy)
+		return NULL;
+	copy_highpage(copy, page);
+	if (PageDirty(page))
+		SetPageDirty(copy);
+	return copy;
+}
+
 /**
  * mp_cache_store_locked() - make a page resident
  * @obj: the object, its mutex held
- * @pgoff: where; empty or holding a request, which is answered
+ * @pgoff: where; empty, a shadow or a request, which is answered
  * @page: the page; the cache takes over the caller's reference
+ * @state: its Mach state (lock value, precious)
+ *
+ * The page is charged to the memory cgroup of the fault that asked for it,
+ * or else to the caller's.
  *
  * Return: 0 or -ENOMEM (the caller keeps its reference then).
  */
 int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
-			  struct page *page)
+			  struct page *page, unsigned long state)
 {
+	struct mem_cgroup *old_memcg;
 	struct mp_request *req;
+	struct page *cached;
 	void *old;
+	int err;
 
 	lockdep_assert_held(&obj->mutex);
-	old = xa_store(&obj->pages, pgoff, page, GFP_KERNEL_ACCOUNT);
-	if (xa_is_err(old))
-		return xa_err(old);
+	cached = mp_cache_page_for(page);
+	if (!cached)
+		return -ENOMEM;
+	old = xa_load(&obj->pages, pgoff);
+	if (WARN_ON_ONCE(mp_entry_is_page(old))) {
+		put_page(cached);
+		return -EEXIST;
+	}
+	req = mp_request_entry(old);
+	/* The entry goes first: a fault that finds the folio finds it. */
+	err = xa_err(xa_store(&obj->pages, pgoff, xa_mk_value(state),
+			      GFP_KERNEL_ACCOUNT));
+	if (!err) {
+		old_memcg = set_active_memcg(req ? req->memcg : NULL);
+		err = filemap_add_folio(mp_mapping(obj), page_folio(cached),
+					pgoff, GFP_KERNEL);
+		set_active_memcg(old_memcg);
+		if (err)
+			xa_store(&obj->pages, pgoff, old, GFP_NOWAIT);
+	}
+	if (err) {
+		put_page(cached);
+		return err;
+	}
+	if (!(state & MEMPAGER_PROT_READ))
+		SetPageUptodate(cached);
+	unlock_page(cached);
+	/* The page cache holds its own reference now. */
+	put_page(cached);
+	put_page(page);
 	obj->nr_resident++;
 	atomic_long_inc(&mp_resident_total);
 	if (obj->mgr || (obj->temporary && mp_default_registered()))
 		mp_writeback_kick();
-	req = mp_request_entry(old);
 	if (req)
 		mp_request_complete_locked(obj, req, 1);
 	return 0;
@@ -216,17 +278,18 @@ EXPORT_SYMBOL_IF_KUNIT(mp_cache_store_locked);
  * mp_cache_remove_locked() - take a resident page out of the cache
  * @obj: the object, its mutex held
  * @pgoff: a resident page's offset
+ * @page: that page, locked, with a reference of the caller's
  *
- * Return: the page; the caller owns the cache's reference.
+ * The page is unmapped from every mapping of the object first.
  */
-struct page *mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff)
+void mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff,
+			    struct page *page)
 {
-	struct page *page = xa_erase(&obj->pages, pgoff);
-
 	lockdep_assert_held(&obj->mutex);
+	xa_erase(&obj->pages, pgoff);
+	WARN_ON_ONCE(mp_error_remove_folio(mp_mapping(obj), page_folio(page)));
 	obj->nr_resident--;
 	atomic_long_dec(&mp_resident_total);
-	return page;
 }
 
 static void mp_free_pages(struct page **pages, unsigned int n)
@@ -235,19 +298,17 @@ static void mp_free_pages(struct page **pages, unsigned int n)
 		put_page(pages[n]);
 }
 
-static int mp_copy_in(struct page **pages, unsigned int n, u64 data,
-		      struct mem_cgroup *memcg)
+static int mp_copy_in(struct page **pages, unsigned int n, u64 data)
 {
-	struct mem_cgroup *old = set_active_memcg(memcg);
 	unsigned int i;
 	void *dst;
 	int left;
 
 	for (i = 0; i < n; i++) {
-		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+		/* Charged when it becomes resident. */
+		pages[i] = alloc_page(GFP_HIGHUSER);
 		if (!pages[i]) {
 			mp_free_pages(pages, i);
-			set_active_memcg(old);
 			return -ENOMEM;
 		}
 		dst = kmap_local_page(pages[i]);
@@ -256,11 +317,9 @@ static int mp_copy_in(struct page **pages, unsigned int n, u64 data,
 		kunmap_local(dst);
 		if (left) {
 			mp_free_pages(pages, i + 1);
-			set_active_memcg(old);
 			return -EFAULT;
 		}
 	}
-	set_active_memcg(old);
 	return 0;
 }
 
@@ -282,7 +341,6 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 	struct page *pages[MP_SUPPLY_BATCH];
 	pgoff_t first = ds->offset >> PAGE_SHIFT;
 	pgoff_t count = ds->length >> PAGE_SHIFT;
-	struct mem_cgroup *memcg;
 	pgoff_t done = 0;
 	unsigned int n, i;
 	bool present = false;
@@ -293,16 +351,9 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 	msg.supply.length = ds->length;
 	msg.supply.result = MEMPAGER_KERN_SUCCESS;
 
-	/* A batch is charged to whoever faulted on its first page. */
-	mutex_lock(&obj->mutex);
-	memcg = mp_request_memcg_locked(obj, first);
-	mutex_unlock(&obj->mutex);
 	while (done < count && !present) {
 		n = min_t(pgoff_t, count - done, MP_SUPPLY_BATCH);
-		err = mp_copy_in(pages, n, ds->data + (u64)done * PAGE_SIZE,
-				 memcg);
-		mem_cgroup_put(memcg);
-		memcg = NULL;
+		err = mp_copy_in(pages, n, ds->data + (u64)done * PAGE_SIZE);
 		if (err)
 			return err;
 
@@ -310,23 +361,22 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 		err = mp_object_check_control(obj, ds->control);
 		for (i = 0; i < n && !err; i++) {
 			pgoff_t pgoff = first + done + i;
-			void *entry = xa_load(&obj->pages, pgoff);
 
-			if (entry && !xa_pointer_tag(entry)) {
+			if (mp_entry_is_page(xa_load(&obj->pages, pgoff))) {
 				present = true;
 				msg.supply.result = MEMPAGER_KERN_MEMORY_PRESENT;
 				msg.supply.error_offset = (u64)pgoff << PAGE_SHIFT;
 				obj->stats.present++;
 				break;
 			}
-			set_page_private(pages[i], ds->lock_value |
-					 (ds->flags & MEMPAGER_SUPPLY_PRECIOUS ?
-					  MP_PAGE_PRECIOUS : 0));
 			err = obj->temporary ?
 			      mp_known_mark(obj, pgoff, GFP_KERNEL) : 0;
 			if (!err)
-				err = mp_cache_store_locked(obj, pgoff,
-							    pages[i]);
+				err = mp_cache_store_locked(obj, pgoff, pages[i],
+							    ds->lock_value |
+							    (ds->flags &
+							     MEMPAGER_SUPPLY_PRECIOUS ?
+							     MP_PAGE_PRECIOUS : 0));
 			if (err)
 				break;
 			obj->stats.supplied++;
@@ -337,8 +387,6 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 			if (err == -EPIPE)
 				err = 0;
 		}
-		if (!err && !present && done + n < count)
-			memcg = mp_request_memcg_locked(obj, first + done + n);
 		mutex_unlock(&obj->mutex);
 		/* Pages not installed: after a present one, or on error. */
 		mp_free_pages(pages + i, n - i);
@@ -367,7 +415,6 @@ int mp_data_supply(struct mp_object *obj, struct mempager_data_supply *ds)
 int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			pgoff_t count)
 {
-	struct mem_cgroup *memcg, *old_memcg;
 	unsigned long pgoff;
 	struct page *page;
 	void *entry;
@@ -399,12 +446,8 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 			mp_request_complete_locked(obj, req, 1);
 			continue;
 		}
-		memcg = mp_request_memcg_locked(obj, pgoff);
 		mutex_unlock(&obj->mutex);
-		old_memcg = set_active_memcg(memcg);
 		page = mp_zero_page_alloc();
-		set_active_memcg(old_memcg);
-		mem_cgroup_put(memcg);
 		mutex_lock(&obj->mutex);
 		if (!page)
 			return -ENOMEM;
@@ -412,7 +455,7 @@ int mp_data_unavailable(struct mp_object *obj, u64 control, pgoff_t first,
 		if (!err && !mp_request_entry(xa_load(&obj->pages, pgoff)))
 			err = 1;	/* answered meanwhile */
 		if (!err)
-			err = mp_cache_store_locked(obj, pgoff, page);
+			err = mp_cache_store_locked(obj, pgoff, page, 0);
 		if (err) {
 			put_page(page);
 			if (err < 0)
@@ -488,21 +531,25 @@ void mp_fail_requests_locked(struct mp_object *obj)
 void mp_cache_drop_all_locked(struct mp_object *obj)
 {
 	unsigned long pgoff;
+	struct page *page;
 	void *entry;
 
 	lockdep_assert_held(&obj->mutex);
 	xa_for_each(&obj->pages, pgoff, entry) {
-		struct page *page = entry;
-
-		if (mp_entry_is_shadow(entry)) {
+		if (WARN_ON_ONCE(mp_request_entry(entry)))
+			continue;
+		if (!mp_entry_is_page(entry)) {
 			xa_erase(&obj->pages, pgoff);
 			continue;
 		}
-		if (WARN_ON_ONCE(xa_pointer_tag(entry)))
+		page = mp_cache_get(obj, pgoff);
+		if (WARN_ON_ONCE(!page)) {
+			xa_erase(&obj->pages, pgoff);
 			continue;
-		page = mp_cache_remove_locked(obj, pgoff);
-		set_page_private(page, 0);
+		}
+		lock_page(page);
+		mp_cache_remove_locked(obj, pgoff, page);
+		unlock_page(page);
 		put_page(page);
 	}
 }
-
