@@ -9,6 +9,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 
 #include "mempager_internal.h"
 
@@ -232,6 +233,53 @@ static void cache_entries_and_lookup(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, mp_cache_get(obj, 4));
 }
 
+/*
+ * Only the module takes pages out of its page cache: drop_caches
+ * (invalidate_mapping_pages()) would drop clean, unmapped pages, and
+ * with them their Mach state. Enough pages that some leave the per-CPU
+ * LRU batches, whose reference alone would keep them.
+ */
+#define MP_INVALIDATE_PAGES 128
+static void cache_pages_survive_invalidation(struct kunit *test)
+{
+	struct mp_object *obj;
+	struct page *page;
+	unsigned long i, lru = 0;
+
+	obj = mp_object_create(NULL, MP_INVALIDATE_PAGES * PAGE_SIZE, 0, NULL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
+	mutex_lock(&obj->mutex);
+	for (i = 0; i < MP_INVALIDATE_PAGES; i++) {
+		page = mp_zero_page_alloc();
+		if (!page || mp_cache_store_locked(obj, i, page, 0)) {
+			if (page)
+				put_page(page);
+			break;
+		}
+	}
+	mutex_unlock(&obj->mutex);
+	KUNIT_ASSERT_EQ(test, i, MP_INVALIDATE_PAGES);
+	for (i = 0; i < MP_INVALIDATE_PAGES; i++) {
+		page = mp_cache_get(obj, i);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		lru += PageLRU(page);
+		put_page(page);
+	}
+	/* Else the test would prove nothing. */
+	KUNIT_ASSERT_GT(test, lru, 0);
+
+	KUNIT_EXPECT_EQ(test, invalidate_mapping_pages(mp_mapping(obj), 0,
+						       ULONG_MAX), 0);
+	KUNIT_EXPECT_EQ(test, obj->nr_resident, MP_INVALIDATE_PAGES);
+	for (i = 0; i < MP_INVALIDATE_PAGES; i++) {
+		page = mp_cache_get(obj, i);
+		KUNIT_EXPECT_NOT_NULL(test, page);
+		if (page)
+			put_page(page);
+	}
+	mp_object_put(obj);
+}
+
 /* Faults wait while a manager leaves too much data_return unread. */
 static void manager_congestion(struct kunit *test)
 {
@@ -399,6 +447,7 @@ static struct kunit_case mempager_object_cases[] = {
 	KUNIT_CASE(object_manager_death),
 	KUNIT_CASE(check_range_rules),
 	KUNIT_CASE(cache_entries_and_lookup),
+	KUNIT_CASE(cache_pages_survive_invalidation),
 	KUNIT_CASE(manager_congestion),
 	KUNIT_CASE(call_copy_refused_by_a_dying_manager),
 	KUNIT_CASE(temporary_unmapped_is_not_attached),

@@ -604,10 +604,11 @@ static unsigned long mp_shrink_object(struct mp_object *obj,
 			mp_zap_range(obj, pgoff, 1);
 		/*
 		 * Mapped again already, pinned, or being faulted in: more
-		 * references than the cache's, ours and, until the page
-		 * reaches the LRU list, the per-CPU LRU batch's.
+		 * references than the page cache's, the side table's, this
+		 * lookup's and, until the page reaches the LRU list, the
+		 * per-CPU LRU batch's.
 		 */
-		if (page_ref_count(page) != (PageLRU(page) ? 2 : 3) ||
+		if (page_ref_count(page) != (PageLRU(page) ? 3 : 4) ||
 		    !trylock_page(page)) {
 			put_page(page);
 			continue;

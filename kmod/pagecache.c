@@ -106,6 +106,7 @@ struct address_space *mp_mapping(struct mp_object *obj)
 {
 	return obj->file->f_mapping;
 }
+EXPORT_SYMBOL_IF_KUNIT(mp_mapping);
 
 /**
  * mp_cache_get() - look up a resident page without locks
@@ -261,8 +262,7 @@ int mp_cache_store_locked(struct mp_object *obj, pgoff_t pgoff,
 	if (!(state & MEMPAGER_PROT_READ))
 		SetPageUptodate(cached);
 	unlock_page(cached);
-	/* The page cache holds its own reference now. */
-	put_page(cached);
+	/* Ours stays: see mp_cache_remove_locked(). */
 	put_page(page);
 	obj->nr_resident++;
 	atomic_long_inc(&mp_resident_total);
@@ -278,7 +278,7 @@ EXPORT_SYMBOL_IF_KUNIT(mp_cache_store_locked);
  * mp_cache_remove_locked() - take a resident page out of the cache
  * @obj: the object, its mutex held
  * @pgoff: a resident page's offset
- * @page: that page, locked, with a reference of the caller's
+ * @page: that page, locked, with a reference of the caller's, which stays
  *
  * The page is unmapped from every mapping of the object first.
  */
@@ -288,6 +288,14 @@ void mp_cache_remove_locked(struct mp_object *obj, pgoff_t pgoff,
 	lockdep_assert_held(&obj->mutex);
 	xa_erase(&obj->pages, pgoff);
 	WARN_ON_ONCE(mp_error_remove_folio(mp_mapping(obj), page_folio(page)));
+	/*
+	 * The reference mp_cache_store_locked() kept for the side table: with
+	 * it, drop_caches (invalidate_mapping_pages()) and migration, which
+	 * expect only the page cache's and the mappings', leave the page
+	 * alone. Unevictable does not stop them, and only we may take a page
+	 * out, or its Mach state would be lost.
+	 */
+	put_page(page);
 	obj->nr_resident--;
 	atomic_long_dec(&mp_resident_total);
 }
