@@ -8,10 +8,10 @@
  * /proc/self/smaps, then reads every page, which its faults find in the
  * object's page cache (no data_request), and checks every byte.
  *
- * Today's module maps with VM_MIXEDMAP, so fork copies every PTE: the
- * child starts with the whole 64 MiB in its Rss and the test fails. Not in
- * make check's lanes until the page-cache redesign lands; run it with
- * scripts/vm-run.sh LANE fork_test (PAGECACHE_TESTS in selftests/Makefile).
+ * It failed while the module mapped with VM_MIXEDMAP (fork then copied
+ * every PTE: the child started with the whole 64 MiB in its Rss); it
+ * passes since the pages live in the inode's page cache and the core maps
+ * them (issue 14, step 2a).
  */
 #include "kselftest_harness.h"
 #include "pager_util.h"
