@@ -148,6 +148,8 @@ EXPORT_SYMBOL_IF_KUNIT(mp_cache_holds);
  *
  * A page whose lock value forbids reading is kept not uptodate:
  * filemap_map_pages() then leaves it to ->fault, which asks the manager.
+ * (Nothing else acts on that here: the mapping is unevictable, and the
+ * side table's reference keeps drop_caches away.)
  */
 void mp_page_set_bits(struct mp_object *obj, pgoff_t pgoff,
 		      struct page *page, unsigned long mask,
@@ -159,6 +161,8 @@ void mp_page_set_bits(struct mp_object *obj, pgoff_t pgoff,
 	state = (state & ~mask) | bits;
 	/* Replacing a present entry allocates nothing. */
 	xa_store(&obj->pages, pgoff, xa_mk_value(state), GFP_NOWAIT);
+	if (!(mask & MP_PAGE_LOCK_MASK))
+		return;
 	if (state & MEMPAGER_PROT_READ)
 		ClearPageUptodate(page);
 	else
