@@ -90,18 +90,18 @@ cluster_setup() {
 	nsx redis-cli --cluster create $(for p in $CLUSTER_PORTS; do echo "$CLUSTER_NET.1:$p"; done) \
 		--cluster-replicas 1 --cluster-yes >"$cluster_dir/create.log" 2>&1 ||
 		{ cat "$cluster_dir/create.log"; die "redis-cli --cluster create failed"; }
-	for port in $CLUSTER_PORTS; do
-		for _ in $(seq 100); do
-			cluster_rcli "$port" cluster info 2>/dev/null |
-				grep -q 'cluster_state:ok' && break
-			sleep 0.1
-		done
-	done
+	cluster_wait_nodes 'cluster_state:ok' cluster info
 	# Every master has its replica in sync, or the first WAITs time out.
+	cluster_wait_nodes '^(connected_slaves:1|master_link_status:up)' info replication
+}
+
+# Wait, at most 10 s a node, until each node's answer to ARGS matches PATTERN.
+cluster_wait_nodes() { # cluster_wait_nodes PATTERN ARGS...
+	local pat=$1 port
+	shift
 	for port in $CLUSTER_PORTS; do
 		for _ in $(seq 100); do
-			cluster_rcli "$port" info replication 2>/dev/null |
-				grep -Eq '^(connected_slaves:1|master_link_status:up)' && break
+			cluster_rcli "$port" "$@" 2>/dev/null | grep -Eq "$pat" && break
 			sleep 0.1
 		done
 	done

@@ -460,33 +460,18 @@ retry:
 	}
 }
 
-redisReply *dsm_cmd(struct dsm_store *s, struct dsm_conn *conn,
-		    unsigned int slot, int argc, const char **argv,
-		    const size_t *lens, int timeout_ms)
+/* dsm_cmd() and dsm_cmd_wait(): the command from its arguments. */
+static redisReply *dsm_argv(struct dsm_store *s, struct dsm_conn *conn,
+			    unsigned int slot, int argc, const char **argv,
+			    const size_t *lens, int timeout_ms, int replicas,
+			    int *acked)
 {
 	char *cmd;
 	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
 	redisReply *r;
 
-	if (len < 0) {
-		snprintf(conn->err, sizeof(conn->err), "out of memory");
-		return NULL;
-	}
-	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms, 0, NULL);
-	free(cmd);
-	return r;
-}
-
-redisReply *dsm_cmd_wait(struct dsm_store *s, struct dsm_conn *conn,
-			 unsigned int slot, int argc, const char **argv,
-			 const size_t *lens, int timeout_ms, int replicas,
-			 int *acked)
-{
-	char *cmd;
-	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-	redisReply *r;
-
-	*acked = -1;
+	if (acked)
+		*acked = -1;
 	if (len < 0) {
 		snprintf(conn->err, sizeof(conn->err), "out of memory");
 		return NULL;
@@ -494,6 +479,22 @@ redisReply *dsm_cmd_wait(struct dsm_store *s, struct dsm_conn *conn,
 	r = dsm_raw(s, conn, slot, cmd, len, timeout_ms, replicas, acked);
 	free(cmd);
 	return r;
+}
+
+redisReply *dsm_cmd(struct dsm_store *s, struct dsm_conn *conn,
+		    unsigned int slot, int argc, const char **argv,
+		    const size_t *lens, int timeout_ms)
+{
+	return dsm_argv(s, conn, slot, argc, argv, lens, timeout_ms, 0, NULL);
+}
+
+redisReply *dsm_cmd_wait(struct dsm_store *s, struct dsm_conn *conn,
+			 unsigned int slot, int argc, const char **argv,
+			 const size_t *lens, int timeout_ms, int replicas,
+			 int *acked)
+{
+	return dsm_argv(s, conn, slot, argc, argv, lens, timeout_ms, replicas,
+			acked);
 }
 
 redisReply *dsm_cmdf(struct dsm_store *s, struct dsm_conn *conn,
