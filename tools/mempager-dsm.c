@@ -187,6 +187,12 @@ static const char RELEASE_LUA[] =
 
 static __thread struct dsm_conn conn = { .node = -1 };
 
+/* The list that answers request @nonce on @rg (200 bytes). */
+static void ack_key(char *buf, struct region *rg, const char *nonce)
+{
+	snprintf(buf, 200, "dsm:{%s}:ack:%s", rg->name, nonce);
+}
+
 /*
  * Run a directory script on page @n of @rg; @data (a page) is ARGV[3];
  * with @nonce, ARGV[4] is its ack list and ARGV[5] the list's life in ms.
@@ -207,8 +213,10 @@ static redisReply *script(struct region *rg, const char *lua, size_t n,
 	snprintf(rd, sizeof(rd), "dsm:{%s}:rd:%zu", rg->name, n);
 	snprintf(pg, sizeof(pg), "dsm:{%s}:pg:%zu", rg->name, n);
 	snprintf(alive, sizeof(alive), "dsm:{%s}:alive:", rg->name);
-	snprintf(ack, sizeof(ack), "dsm:{%s}:ack:%s", rg->name, nonce ? nonce : "");
-	snprintf(life, sizeof(life), "%d", 2 * d.fault_ms);
+	if (nonce) {
+		ack_key(ack, rg, nonce);
+		snprintf(life, sizeof(life), "%d", 2 * d.fault_ms);
+	}
 	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	if (arg3)
@@ -310,7 +318,7 @@ static int fault_page(struct region *rg, memory_object_control_t c, size_t n,
 
 	snprintf(nonce, sizeof(nonce), "%s.%s.%lu", d.machine, d.incarnation,
 		 (unsigned long)++d.nonce);
-	snprintf(ackkey, sizeof(ackkey), "dsm:{%s}:ack:%s", rg->name, nonce);
+	ack_key(ackkey, rg, nonce);
 	while (left_ms(deadline) > 0) {
 		/* Under pg_lock, a call to the store lasts at most a lease/8. */
 		int call_ms = (int)(left_ms(deadline) < d.lease_ms / 8 ?
